@@ -1,0 +1,13 @@
+from typing import Any
+
+from workspace import demo
+from workspace.management.base import WorkspaceCommand
+
+
+class Command(WorkspaceCommand):
+    help = "Load the State of Lakeland demo data. Idempotent: creates only what is missing."
+
+    def run(self, **options: Any) -> None:
+        self.stdout.write("Loading the State of Lakeland demo data…")
+        demo.seed(self.stdout)
+        self.stdout.write(self.style.SUCCESS(f"Demo ready. Every demo account's password is {demo.DEMO_PASSWORD}"))
