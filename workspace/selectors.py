@@ -24,6 +24,7 @@ def agencies_for_directory() -> QuerySet[Agency]:
         Agency.objects.active()
         .select_related("parent")
         .annotate(staff_count=Count("memberships", filter=Q(memberships__user__is_active=True)))
+        .order_by("name")
     )
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workspace import actions, policy, selectors
 from workspace.exceptions import ActionError
@@ -175,6 +175,7 @@ def _audit_filters(request: HttpRequest, agency) -> tuple[AuditFilterForm, selec
 
 
 @login_required
+@require_GET
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     agency = selectors.access_agency(request.user, slug, "view_audit")
     form, filters = _audit_filters(request, agency)
@@ -220,6 +221,7 @@ def _csv_safe(value: str) -> str:
 
 
 @login_required
+@require_GET
 def audit_export(request: HttpRequest, slug: str) -> HttpResponse:
     agency = selectors.access_agency(request.user, slug, "view_audit")
     _form, filters = _audit_filters(request, agency)

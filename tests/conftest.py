@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.factories import AgencyFactory, PersonFactory
+from workspace import actions
+from workspace.models import Agency, AgencyRole, User
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    """Two agencies, each with an admin and a staff member, plus a deactivated person."""
+
+    own: Agency
+    other: Agency
+    own_admin: User
+    own_staff: User
+    other_admin: User
+    other_staff: User
+    deactivated: User
+
+    def person(self, role: str) -> User | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+
+@pytest.fixture
+def world(db) -> World:  # type: ignore[no-untyped-def]
+    own = AgencyFactory(name="Harbor County Emergency Management", short_name="Harbor EM", slug="harbor-em")
+    other = AgencyFactory(name="Pine County Emergency Management", short_name="Pine EM", slug="pine-em")
+    own_admin = PersonFactory(agency=own, role=AgencyRole.ADMIN, full_name="Jordan Reyes")
+    deactivated = PersonFactory(agency=own, full_name="Sam Keller")
+    actions.deactivate_staff(actor=own_admin, member=deactivated)
+    return World(
+        own=own,
+        other=other,
+        own_admin=own_admin,
+        own_staff=PersonFactory(agency=own, full_name="Casey Morgan"),
+        other_admin=PersonFactory(agency=other, role=AgencyRole.ADMIN, full_name="Rita Alvarez"),
+        other_staff=PersonFactory(agency=other, full_name="Owen Hale"),
+        deactivated=deactivated,
+    )
