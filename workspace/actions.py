@@ -293,7 +293,9 @@ def deactivate_staff(*, actor: User, member: User) -> None:
         if not user.is_active:
             raise ActionError(f"{user} is already deactivated.")
         if membership.role == AgencyRole.ADMIN and not _other_active_admins(membership):
-            raise ActionError(f"{user} is the last admin of {membership.agency.name}. Make someone else an admin first.")
+            raise ActionError(
+                f"{user} is the last admin of {membership.agency.name}. Make someone else an admin first."
+            )
         User.objects.filter(pk=user.pk).update(is_active=False, session_version=F("session_version") + 1)
         _leave_groups(user, membership.agency)
         audit.record(actor=actor, verb="staff.deactivated", target=user, agency=membership.agency)

@@ -43,7 +43,9 @@ AGENCIES = [
     DemoAgency("lbo", "Lakeland Broadband Office", "LBO", L.STATE, "broadband.lakeland.example"),
     DemoAgency("ocio", "Lakeland Office of the CIO", "OCIO", L.STATE, "cio.lakeland.example"),
     DemoAgency("harbor-em", "Harbor County Emergency Management", "Harbor EM", L.COUNTY, "em.harborcounty.example"),
-    DemoAgency("harbor-health", "Harbor County Public Health", "Harbor Health", L.COUNTY, "health.harborcounty.example"),
+    DemoAgency(
+        "harbor-health", "Harbor County Public Health", "Harbor Health", L.COUNTY, "health.harborcounty.example"
+    ),
     DemoAgency("pine-em", "Pine County Emergency Management", "Pine EM", L.COUNTY, "em.pinecounty.example"),
     DemoAgency("pine-econ", "Pine County Economic Development", "Pine EDC", L.COUNTY, "edc.pinecounty.example"),
     DemoAgency(
@@ -53,9 +55,7 @@ AGENCIES = [
     DemoAgency(
         "red-cedar-es", "Red Cedar Tribal Nation Emergency Services", "Red Cedar ES", L.TRIBAL, "es.redcedar.example"
     ),
-    DemoAgency(
-        "red-cedar-clinic", "Red Cedar Health Clinic", "Red Cedar Clinic", L.TRIBAL, "clinic.redcedar.example"
-    ),
+    DemoAgency("red-cedar-clinic", "Red Cedar Health Clinic", "Red Cedar Clinic", L.TRIBAL, "clinic.redcedar.example"),
     DemoAgency(
         "tri-county-water",
         "Tri-County Regional Water Authority",

@@ -10,9 +10,7 @@ account_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path(
-        "reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"
-    ),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password-change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password-change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -25,9 +23,7 @@ agency_patterns = [
     path("<slug:slug>/staff/<int:user_id>/role/", views.staff_change_role, name="staff_change_role"),
     path("<slug:slug>/staff/<int:user_id>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("<slug:slug>/staff/<int:user_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
-    path(
-        "<slug:slug>/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
-    ),
+    path("<slug:slug>/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("<slug:slug>/audit/", views.audit_log, name="audit_log"),
     path("<slug:slug>/audit.csv", views.audit_export, name="audit_export"),
 ]

@@ -69,7 +69,9 @@ def test_admin_site_cannot_add_change_or_delete_events(world, client, event) -> 
     assert client.get(reverse("admin:workspace_auditevent_add")).status_code == 403
     change = client.post(reverse("admin:workspace_auditevent_change", args=[event.pk]), {"verb": "forged"})
     assert change.status_code in (200, 403)
-    assert client.post(reverse("admin:workspace_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:workspace_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    )
     bulk = client.post(
         reverse("admin:workspace_auditevent_changelist"),
         {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},

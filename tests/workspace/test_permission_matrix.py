@@ -10,7 +10,7 @@ from tests.factories import PersonFactory
 from tests.matrix import LOGIN, ROLES, Route, check_route
 from workspace import actions
 
-SIGNED_IN = {role: 200 for role in ROLES} | {"anonymous": LOGIN, "deactivated": LOGIN}
+SIGNED_IN = dict.fromkeys(ROLES, 200) | {"anonymous": LOGIN, "deactivated": LOGIN}
 
 
 def admins_only(ok: int) -> dict[str, int]:
@@ -74,7 +74,7 @@ ROUTES = [
     Route("revoke invitation", _invitation_revoke_url, admins_only(302), method="post"),
     Route("audit log", lambda w: reverse("audit_log", args=[w.own.slug]), admins_only(200)),
     Route("audit export", lambda w: reverse("audit_export", args=[w.own.slug]), admins_only(200)),
-    Route("accept invitation page", _invitation_accept_url, {role: 200 for role in ROLES}),
+    Route("accept invitation page", _invitation_accept_url, dict.fromkeys(ROLES, 200)),
 ]
 
 

@@ -3,149 +3,302 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import workspace.models
 from django.conf import settings
 from django.db import migrations, models
 
+import workspace.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(max_length=150)),
-                ('title', models.CharField(blank=True, help_text='Job title, shown to colleagues.', max_length=150)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False, help_text="May use the operators' admin site.")),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('session_version', models.PositiveIntegerField(default=0, editable=False)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(max_length=150)),
+                ("title", models.CharField(blank=True, help_text="Job title, shown to colleagues.", max_length=150)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False, help_text="May use the operators' admin site.")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                ("session_version", models.PositiveIntegerField(default=0, editable=False)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['full_name', 'email'],
+                "ordering": ["full_name", "email"],
             },
             managers=[
-                ('objects', workspace.models.UserManager()),
+                ("objects", workspace.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Agency',
+            name="Agency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('short_name', models.CharField(help_text='Used in mentions and compact lists.', max_length=40, unique=True)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('level', models.CharField(choices=[('federal', 'Federal'), ('state', 'State'), ('county', 'County'), ('city', 'City'), ('tribal', 'Tribal'), ('regional', 'Regional'), ('special_district', 'Special district')], max_length=20)),
-                ('state', models.CharField(help_text='State or territory, as a two-letter code.', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter postal code, e.g. LK.')])),
-                ('contact_email', models.EmailField(blank=True, max_length=254)),
-                ('contact_phone', models.CharField(blank=True, max_length=40)),
-                ('website', models.URLField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('admin_group', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='admins_of_agency', to='auth.group')),
-                ('parent', models.ForeignKey(blank=True, help_text='The jurisdiction this agency sits within, if any.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='workspace.agency')),
-                ('staff_group', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='staff_of_agency', to='auth.group')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "short_name",
+                    models.CharField(help_text="Used in mentions and compact lists.", max_length=40, unique=True),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("federal", "Federal"),
+                            ("state", "State"),
+                            ("county", "County"),
+                            ("city", "City"),
+                            ("tribal", "Tribal"),
+                            ("regional", "Regional"),
+                            ("special_district", "Special district"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        help_text="State or territory, as a two-letter code.",
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter postal code, e.g. LK."
+                            )
+                        ],
+                    ),
+                ),
+                ("contact_email", models.EmailField(blank=True, max_length=254)),
+                ("contact_phone", models.CharField(blank=True, max_length=40)),
+                ("website", models.URLField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "admin_group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="admins_of_agency", to="auth.group"
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The jurisdiction this agency sits within, if any.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="workspace.agency",
+                    ),
+                ),
+                (
+                    "staff_group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="staff_of_agency", to="auth.group"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'agencies',
-                'ordering': ['name'],
-                'permissions': [('manage_staff', "Invite, change the role of, and deactivate the agency's staff"), ('view_audit', "Browse and export the agency's audit log")],
+                "verbose_name_plural": "agencies",
+                "ordering": ["name"],
+                "permissions": [
+                    ("manage_staff", "Invite, change the role of, and deactivate the agency's staff"),
+                    ("view_audit", "Browse and export the agency's audit log"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AgencyGroupObjectPermission',
+            name="AgencyGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='workspace.agency')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="workspace.agency"),
+                ),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('group', 'permission', 'content_object')},
+                "abstract": False,
+                "unique_together": {("group", "permission", "content_object")},
             },
         ),
         migrations.CreateModel(
-            name='AgencyMembership',
+            name="AgencyMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('staff', 'Staff')], default='staff', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='workspace.agency')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='membership', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(choices=[("admin", "Admin"), ("staff", "Staff")], default="staff", max_length=10),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="memberships", to="workspace.agency"
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="membership",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['agency', 'user__full_name'],
-                'indexes': [models.Index(fields=['agency', 'role'], name='workspace_a_agency__8c98b6_idx')],
+                "ordering": ["agency", "user__full_name"],
+                "indexes": [models.Index(fields=["agency", "role"], name="workspace_a_agency__8c98b6_idx")],
             },
         ),
         migrations.CreateModel(
-            name='AgencyUserObjectPermission',
+            name="AgencyUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='workspace.agency')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="workspace.agency"),
+                ),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('user', 'permission', 'content_object')},
+                "abstract": False,
+                "unique_together": {("user", "permission", "content_object")},
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('actor_repr', models.CharField(blank=True, max_length=300)),
-                ('verb', models.CharField(db_index=True, max_length=60)),
-                ('target_type', models.CharField(blank=True, max_length=60)),
-                ('target_id', models.CharField(blank=True, max_length=60)),
-                ('target_repr', models.CharField(blank=True, max_length=300)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('actor_agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspace.agency')),
-                ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workspace.agency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
+                ("actor_repr", models.CharField(blank=True, max_length=300)),
+                ("verb", models.CharField(db_index=True, max_length=60)),
+                ("target_type", models.CharField(blank=True, max_length=60)),
+                ("target_id", models.CharField(blank=True, max_length=60)),
+                ("target_repr", models.CharField(blank=True, max_length=300)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "actor_agency",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspace.agency",
+                    ),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspace.agency",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['agency', '-created_at'], name='workspace_a_agency__7c181e_idx'), models.Index(fields=['actor_agency', '-created_at'], name='workspace_a_actor_a_175ac9_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["agency", "-created_at"], name="workspace_a_agency__7c181e_idx"),
+                    models.Index(fields=["actor_agency", "-created_at"], name="workspace_a_actor_a_175ac9_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StaffInvitation',
+            name="StaffInvitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('staff', 'Staff')], default='staff', max_length=10)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('expires_at', models.DateTimeField()),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='staff_invitations', to='workspace.agency')),
-                ('invited_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(choices=[("admin", "Admin"), ("staff", "Staff")], default="staff", max_length=10),
+                ),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("expires_at", models.DateTimeField()),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff_invitations",
+                        to="workspace.agency",
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['email'], name='workspace_s_email_78f263_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["email"], name="workspace_s_email_78f263_idx")],
             },
         ),
     ]
