@@ -34,7 +34,7 @@ from workspace.models import (
 )
 from workspace.realtime import send_on_commit, user_group
 
-ADMIN_AGENCY_PERMS = ("workspace.manage_staff", "workspace.view_audit")
+ADMIN_AGENCY_PERMS = ("workspace.manage_staff", "workspace.view_audit", "workspace.manage_communities")
 
 
 def _clean_email(email: str) -> str:

@@ -71,6 +71,7 @@ class Agency(models.Model):
         permissions = [
             ("manage_staff", "Invite, change the role of, and deactivate the agency's staff"),
             ("view_audit", "Browse and export the agency's audit log"),
+            ("manage_communities", "Accept invitations and request community membership for the agency"),
         ]
 
     def __str__(self) -> str:

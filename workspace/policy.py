@@ -107,13 +107,19 @@ def check(user: Person | None, action: str, obj: models.Model) -> None:
         raise PermissionDenied(f"You may not {action.replace('_', ' ')} here.")
 
 
-def _describe_group(group: Group) -> str:
+# How an agency's standing on an object reads in an explanation ("a participant").
+_STANDING: dict[type[models.Model], Callable[[Agency, Any], str]] = {}
+
+
+def _describe_group(group: Group, obj: models.Model) -> str:
     agency = Agency.objects.filter(models.Q(staff_group=group) | models.Q(admin_group=group)).first()
     if agency is None:
         return f"member of group “{group.name}”"
-    if agency.admin_group_id == group.pk:
-        return f"{AgencyRole.ADMIN.label} of {agency.name}"
-    return f"staff of {agency.name}"
+    who = (
+        f"{AgencyRole.ADMIN.label} of {agency.name}" if agency.admin_group_id == group.pk else f"staff of {agency.name}"
+    )
+    standing = _STANDING.get(type(obj))
+    return f"{who}, {standing(agency, obj)}" if standing else who
 
 
 def explain(user: Person | None, action: str, obj: models.Model) -> list[Grant]:
@@ -131,7 +137,7 @@ def explain(user: Person | None, action: str, obj: models.Model) -> list[Grant]:
         .objects.filter(content_object=obj, permission__codename=rule.perm, group__in=user.groups.all())
         .select_related("group")
     )
-    grants = [Grant("group", f"{rule.perm}: {_describe_group(row.group)}") for row in group_rows]
+    grants = [Grant("group", f"{rule.perm}: {_describe_group(row.group, obj)}") for row in group_rows]
     user_rows = get_user_obj_perms_model(obj).objects.filter(
         content_object=obj, permission__codename=rule.perm, user=user
     )
@@ -148,3 +154,40 @@ register(
 )
 register(Agency, "manage_staff", Rule(perm="manage_staff"))
 register(Agency, "view_audit", Rule(perm="view_audit"))
+register(Agency, "manage_communities", Rule(perm="manage_communities"))
+
+
+# --- Community rules ----------------------------------------------------------------------
+# Imported here so that every rule lives in this module; the communities app imports the
+# policy, never the other way round at import time of its models.
+from communities.models import Community  # noqa: E402
+
+
+def _may_see_community(user: User, community: Community) -> bool:
+    if community.is_listed and not community.is_archived:
+        return True
+    return "view_content" in held_perms(user, community)
+
+
+register(
+    Community,
+    "see",
+    Rule(
+        predicate=_may_see_community,
+        explanation="Listed communities are visible to every signed-in person; unlisted ones to members only.",
+    ),
+)
+register(Community, "view_content", Rule(perm="view_content"))
+register(Community, "post", Rule(perm="post"))
+register(Community, "manage", Rule(perm="manage"))
+register(Community, "moderate", Rule(perm="moderate"))
+
+
+def _community_standing(agency: Agency, community: Community) -> str:
+    membership = community.memberships.filter(agency=agency).first()
+    return (
+        f"which is {membership.get_role_display().lower()} of {community.name}" if membership else "no longer a member"
+    )
+
+
+_STANDING[Community] = _community_standing

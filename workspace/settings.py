@@ -236,3 +236,6 @@ LOGGING = {
 
 # Behind a reverse proxy that sets X-Forwarded-For, trust its first address for the audit log.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# How long a community invitation or join request waits for the other side's decision.
+COMMUNITY_CONSENT_TTL = timedelta(days=int(os.environ.get("COMMUNITY_CONSENT_TTL_DAYS", "14")))

@@ -1,5 +1,6 @@
 from typing import Any
 
+from communities import demo as communities_demo
 from workspace import demo
 from workspace.management.base import WorkspaceCommand
 
@@ -10,4 +11,5 @@ class Command(WorkspaceCommand):
     def run(self, **options: Any) -> None:
         self.stdout.write("Loading the State of Lakeland demo data…")
         demo.seed(self.stdout)
+        communities_demo.seed(self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Every demo account's password is {demo.DEMO_PASSWORD}"))

@@ -1,0 +1,377 @@
+"""Write path for communities. Every membership change is one action: it checks the
+policy, changes membership and guardian grants in one transaction, records an audit
+event, and sends emails on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from communities import grants
+from communities.models import (
+    Community,
+    CommunityInvitation,
+    CommunityMembership,
+    CommunityRole,
+    ConsentStatus,
+    JoinRequest,
+    Moderator,
+    Tag,
+    Visibility,
+)
+from workspace import audit, policy
+from workspace.exceptions import ActionError
+from workspace.models import Agency, AgencyMembership, AgencyRole, User
+
+
+def _check_role(role: str) -> None:
+    if role not in CommunityRole.values:
+        raise ActionError(f"Unknown role “{role}”. Choose owner, participant or observer.", field="role")
+
+
+def _acting_agency(actor: User) -> Agency:
+    """The actor's agency, which they must administer to act for it in communities."""
+    agency = actor.agency if actor.is_authenticated else None
+    if agency is None:
+        raise ActionError("Only people who belong to an agency can do this.")
+    policy.check(actor, "manage_communities", agency)
+    return agency
+
+
+def _admins_emails(agencies: Iterable[Agency]) -> list[str]:
+    return list(
+        AgencyMembership.objects.filter(
+            agency__in=list(agencies), role=AgencyRole.ADMIN, user__is_active=True
+        ).values_list("user__email", flat=True)
+    )
+
+
+def _notify_on_commit(subject: str, body: str, recipients: list[str]) -> None:
+    if recipients:
+        messages = [(subject, body, None, [email]) for email in recipients]
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=False))
+
+
+def _owners(community: Community) -> list[Agency]:
+    return [m.agency for m in community.memberships.select_related("agency").filter(role=CommunityRole.OWNER)]
+
+
+def _link(community: Community) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}/communities/{community.slug}/"
+
+
+def _lock(community: Community) -> Community:
+    """Lock the community row: membership checks and changes of one community run one at a time."""
+    return Community.objects.select_for_update().get(pk=community.pk)
+
+
+def _membership(community: Community, agency: Agency) -> CommunityMembership | None:
+    return CommunityMembership.objects.filter(community=community, agency=agency).first()
+
+
+def _is_last_owner(membership: CommunityMembership) -> bool:
+    return (
+        membership.role == CommunityRole.OWNER
+        and not CommunityMembership.objects.filter(community=membership.community, role=CommunityRole.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def _expiry():  # type: ignore[no-untyped-def]
+    return timezone.now() + settings.COMMUNITY_CONSENT_TTL
+
+
+# --- Creating ----------------------------------------------------------------------------
+
+
+def create_community(
+    *,
+    actor: User,
+    name: str,
+    purpose: str,
+    description: str = "",
+    visibility: str = Visibility.LISTED,
+    entry_requirements: str = "",
+    tags: Iterable[str] = (),
+    slug: str = "",
+) -> Community:
+    """Create a community with the actor's agency as its first owner."""
+    agency = _acting_agency(actor)
+    name = name.strip()
+    if not name:
+        raise ActionError("Give the community a name.", field="name")
+    if not purpose.strip():
+        raise ActionError("Say in one sentence what the community is for.", field="purpose")
+    if visibility not in Visibility.values:
+        raise ActionError("Choose listed or unlisted.", field="visibility")
+    slug = slugify(slug or name)[:80]
+    with transaction.atomic():
+        if Community.objects.filter(name__iexact=name).exists() or Community.objects.filter(slug=slug).exists():
+            raise ActionError(f"A community named “{name}” already exists.", field="name")
+        community = Community.objects.create(
+            name=name,
+            slug=slug,
+            purpose=purpose.strip(),
+            description=description.strip(),
+            visibility=visibility,
+            entry_requirements=entry_requirements.strip(),
+        )
+        tag_objects = []
+        for label in {t.strip() for t in tags if t.strip()}:
+            tag, _ = Tag.objects.get_or_create(slug=slugify(label)[:40], defaults={"name": label[:40]})
+            tag_objects.append(tag)
+        community.tags.set(tag_objects)
+        CommunityMembership.objects.create(community=community, agency=agency, role=CommunityRole.OWNER)
+        grants.apply_role(community, agency, CommunityRole.OWNER)
+        audit.record(actor=actor, verb="community.created", target=community, agency=agency)
+    policy.forget(actor)
+    return community
+
+
+# --- Invitations: owners ask, the agency decides ------------------------------------------
+
+
+def invite_agency(
+    *, actor: User, community: Community, agency: Agency, role: str = CommunityRole.PARTICIPANT, message: str = ""
+) -> CommunityInvitation:
+    """Invite an agency into the community; its admins accept or decline."""
+    policy.check(actor, "manage", community)
+    _check_role(role)
+    if not agency.is_active:
+        raise ActionError(f"{agency.name} is not active.", field="agency")
+    with transaction.atomic():
+        community = _lock(community)
+        if community.is_archived:
+            raise ActionError("This community is archived.")
+        if _membership(community, agency):
+            raise ActionError(f"{agency.name} is already a member.", field="agency")
+        if CommunityInvitation.objects.pending().filter(community=community, agency=agency).exists():
+            raise ActionError(f"{agency.name} already has a pending invitation.", field="agency")
+        invitation = CommunityInvitation.objects.create(
+            community=community,
+            agency=agency,
+            role=role,
+            message=message.strip(),
+            created_by=actor,
+            expires_at=_expiry(),
+        )
+        audit.record(
+            actor=actor, verb="community.agency_invited", target=community, agency=agency, details={"role": role}
+        )
+        _notify_on_commit(
+            f"{community.name}: {agency.short_name} is invited to join",
+            f"{actor.full_name} ({actor.agency}) invited {agency.name} to join “{community.name}” as "
+            f"{role}.\n\n{community.purpose}\n\nAn admin of {agency.short_name} can accept or decline: "
+            f"{settings.SITE_URL.rstrip('/')}/communities/inbox/\n",
+            _admins_emails([agency]),
+        )
+    return invitation
+
+
+def _decide(consent, *, actor: User, status: str) -> None:  # type: ignore[no-untyped-def]
+    consent.status = status
+    consent.decided_by = actor
+    consent.decided_at = timezone.now()
+    consent.save(update_fields=["status", "decided_by", "decided_at"])
+
+
+def _lock_pending(model, consent):  # type: ignore[no-untyped-def]
+    consent = model.objects.select_for_update().select_related("community", "agency").get(pk=consent.pk)
+    status = consent.current_status
+    if status != ConsentStatus.PENDING:
+        if status == ConsentStatus.EXPIRED and consent.status == ConsentStatus.PENDING:
+            raise ActionError(f"This {model._meta.verbose_name} has expired. Ask for a new one.")
+        raise ActionError(f"This {model._meta.verbose_name} is already {consent.get_status_display().lower()}.")
+    return consent
+
+
+def _admit(*, actor: User, community: Community, agency: Agency, role: str) -> CommunityMembership:
+    if _membership(community, agency):
+        raise ActionError(f"{agency.name} is already a member.")
+    membership = CommunityMembership.objects.create(community=community, agency=agency, role=role)
+    grants.apply_role(community, agency, role)
+    audit.record(actor=actor, verb="community.agency_joined", target=community, agency=agency, details={"role": role})
+    return membership
+
+
+def accept_invitation(*, actor: User, invitation: CommunityInvitation) -> CommunityMembership:
+    """The invited agency's admin accepts: the agency joins with the invited role."""
+    agency = _acting_agency(actor)
+    if invitation.agency_id != agency.pk:
+        raise ActionError("This invitation is addressed to another agency.")
+    with transaction.atomic():
+        _lock(invitation.community)
+        invitation = _lock_pending(CommunityInvitation, invitation)
+        _decide(invitation, actor=actor, status=ConsentStatus.ACCEPTED)
+        membership = _admit(actor=actor, community=invitation.community, agency=agency, role=invitation.role)
+        _notify_on_commit(
+            f"{invitation.community.name}: {agency.short_name} accepted",
+            f"{agency.name} accepted the invitation to “{invitation.community.name}”.\n{_link(invitation.community)}\n",
+            _admins_emails(_owners(invitation.community)),
+        )
+    return membership
+
+
+def decline_invitation(*, actor: User, invitation: CommunityInvitation) -> None:
+    agency = _acting_agency(actor)
+    if invitation.agency_id != agency.pk:
+        raise ActionError("This invitation is addressed to another agency.")
+    with transaction.atomic():
+        invitation = _lock_pending(CommunityInvitation, invitation)
+        _decide(invitation, actor=actor, status=ConsentStatus.DECLINED)
+        audit.record(actor=actor, verb="community.invitation_declined", target=invitation.community, agency=agency)
+        _notify_on_commit(
+            f"{invitation.community.name}: {agency.short_name} declined",
+            f"{agency.name} declined the invitation to “{invitation.community.name}”.\n",
+            _admins_emails(_owners(invitation.community)),
+        )
+
+
+def withdraw_invitation(*, actor: User, invitation: CommunityInvitation) -> None:
+    policy.check(actor, "manage", invitation.community)
+    with transaction.atomic():
+        invitation = _lock_pending(CommunityInvitation, invitation)
+        _decide(invitation, actor=actor, status=ConsentStatus.WITHDRAWN)
+        audit.record(
+            actor=actor, verb="community.invitation_withdrawn", target=invitation.community, agency=invitation.agency
+        )
+
+
+# --- Join requests: the agency asks, owners decide ----------------------------------------
+
+
+def request_to_join(*, actor: User, community: Community, reason: str) -> JoinRequest:
+    """An agency's admin asks to join a listed community, saying why."""
+    agency = _acting_agency(actor)
+    if not policy.can(actor, "see", community):
+        raise ActionError("No such community.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionError("Say why your agency wants to join.", field="reason")
+    with transaction.atomic():
+        community = _lock(community)
+        if not community.is_listed or community.is_archived:
+            raise ActionError("This community does not take requests; ask its owners for an invitation.")
+        if _membership(community, agency):
+            raise ActionError(f"{agency.name} is already a member.")
+        if JoinRequest.objects.pending().filter(community=community, agency=agency).exists():
+            raise ActionError(f"{agency.name} already has a pending request.")
+        if CommunityInvitation.objects.pending().filter(community=community, agency=agency).exists():
+            raise ActionError(f"{agency.name} is already invited: accept the invitation instead.")
+        join_request = JoinRequest.objects.create(
+            community=community, agency=agency, reason=reason, created_by=actor, expires_at=_expiry()
+        )
+        audit.record(actor=actor, verb="community.join_requested", target=community, agency=agency)
+        _notify_on_commit(
+            f"{community.name}: {agency.short_name} asks to join",
+            f"{actor.full_name} of {agency.name} asks to join “{community.name}”:\n\n{reason}\n\n"
+            f"Approve or decline: {_link(community)}\n",
+            _admins_emails(_owners(community)),
+        )
+    return join_request
+
+
+def approve_request(
+    *, actor: User, join_request: JoinRequest, role: str = CommunityRole.PARTICIPANT
+) -> CommunityMembership:
+    policy.check(actor, "manage", join_request.community)
+    _check_role(role)
+    with transaction.atomic():
+        _lock(join_request.community)
+        join_request = _lock_pending(JoinRequest, join_request)
+        _decide(join_request, actor=actor, status=ConsentStatus.ACCEPTED)
+        membership = _admit(actor=actor, community=join_request.community, agency=join_request.agency, role=role)
+        _notify_on_commit(
+            f"{join_request.community.name}: request approved",
+            f"{join_request.agency.name} joined “{join_request.community.name}” as {role}.\n"
+            f"{_link(join_request.community)}\n",
+            _admins_emails([join_request.agency]),
+        )
+    return membership
+
+
+def decline_request(*, actor: User, join_request: JoinRequest) -> None:
+    policy.check(actor, "manage", join_request.community)
+    with transaction.atomic():
+        join_request = _lock_pending(JoinRequest, join_request)
+        _decide(join_request, actor=actor, status=ConsentStatus.DECLINED)
+        audit.record(
+            actor=actor, verb="community.request_declined", target=join_request.community, agency=join_request.agency
+        )
+        _notify_on_commit(
+            f"{join_request.community.name}: request declined",
+            f"The owners of “{join_request.community.name}” declined {join_request.agency.name}'s request.\n",
+            _admins_emails([join_request.agency]),
+        )
+
+
+# --- Leaving, removing, changing roles ----------------------------------------------------
+
+
+def leave_community(*, actor: User, community: Community) -> None:
+    """The actor's agency leaves; its staff lose access at once. The last owner cannot."""
+    agency = _acting_agency(actor)
+    with transaction.atomic():
+        community = _lock(community)
+        membership = _membership(community, agency)
+        if membership is None:
+            raise ActionError(f"{agency.name} is not a member.")
+        if _is_last_owner(membership):
+            raise ActionError(f"{agency.name} is the last owner. Make another agency an owner before leaving.")
+        _end_membership(actor=actor, membership=membership, verb="community.agency_left")
+
+
+def remove_agency(*, actor: User, community: Community, agency: Agency) -> None:
+    policy.check(actor, "manage", community)
+    with transaction.atomic():
+        community = _lock(community)
+        membership = _membership(community, agency)
+        if membership is None:
+            raise ActionError(f"{agency.name} is not a member.")
+        if _is_last_owner(membership):
+            raise ActionError(f"{agency.name} is the last owner and cannot be removed.")
+        _end_membership(actor=actor, membership=membership, verb="community.agency_removed")
+
+
+def _end_membership(*, actor: User, membership: CommunityMembership, verb: str) -> None:
+    community, agency = membership.community, membership.agency
+    grants.apply_role(community, agency, None)
+    for moderator in Moderator.objects.filter(community=community, user__membership__agency=agency):
+        grants.revoke_moderator(community, moderator.user)
+        moderator.delete()
+    membership.delete()
+    audit.record(actor=actor, verb=verb, target=community, agency=agency)
+    policy.forget(actor)
+
+
+def change_agency_role(*, actor: User, community: Community, agency: Agency, role: str) -> CommunityMembership:
+    policy.check(actor, "manage", community)
+    _check_role(role)
+    with transaction.atomic():
+        community = _lock(community)
+        membership = _membership(community, agency)
+        if membership is None:
+            raise ActionError(f"{agency.name} is not a member.")
+        if membership.role == role:
+            return membership
+        if _is_last_owner(membership):
+            raise ActionError(f"{agency.name} is the last owner. Make another agency an owner first.")
+        previous = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        grants.apply_role(community, agency, role)
+        audit.record(
+            actor=actor,
+            verb="community.role_changed",
+            target=community,
+            agency=agency,
+            details={"from": previous, "to": role},
+        )
+    policy.forget(actor)
+    return membership
