@@ -1,4 +1,8 @@
-"""Sign-in: Django's view, with a form that tells locked-out and deactivated people apart."""
+"""Sign-in: Django's view and form, with an email field and our wording.
+
+Deactivated people get the same message as a wrong password: the backend refuses them
+before the form runs, which also keeps sign-in from revealing which accounts exist.
+"""
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -12,7 +16,6 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "That email address and password do not match an active account.",
-        "inactive": "This account has been deactivated. Ask an admin of your agency.",
     }
 
 
