@@ -4,15 +4,22 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspace', '0002_audit_append_only'),
+        ("workspace", "0002_audit_append_only"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='agency',
-            options={'ordering': ['name'], 'permissions': [('manage_staff', "Invite, change the role of, and deactivate the agency's staff"), ('view_audit', "Browse and export the agency's audit log"), ('manage_communities', 'Accept invitations and request community membership for the agency')], 'verbose_name_plural': 'agencies'},
+            name="agency",
+            options={
+                "ordering": ["name"],
+                "permissions": [
+                    ("manage_staff", "Invite, change the role of, and deactivate the agency's staff"),
+                    ("view_audit", "Browse and export the agency's audit log"),
+                    ("manage_communities", "Accept invitations and request community membership for the agency"),
+                ],
+                "verbose_name_plural": "agencies",
+            },
         ),
     ]
 
