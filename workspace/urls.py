@@ -33,5 +33,6 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("agencies/", include(agency_patterns)),
+    path("communities/", include("communities.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from communities import selectors as community_selectors
 from workspace import actions, policy, selectors
 from workspace.exceptions import ActionError
 from workspace.forms import AcceptInvitationForm, AuditFilterForm, ChangeRoleForm, InviteStaffForm
@@ -37,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "agency": agency,
         "membership": getattr(request.user, "membership", None),
         "can_manage_staff": agency is not None and policy.can(request.user, "manage_staff", agency),
+        "communities": community_selectors.memberships_of_agency(agency) if agency is not None else [],
     }
     return render(request, "workspace/dashboard.html", context)
 
