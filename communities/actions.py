@@ -28,6 +28,9 @@ from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, AgencyMembership, AgencyRole, User
 
+# Addresses under /communities/ that are pages, not communities.
+RESERVED_SLUGS = frozenset({"new", "inbox"})
+
 
 def _check_role(role: str) -> None:
     if role not in CommunityRole.values:
@@ -111,6 +114,8 @@ def create_community(
     if visibility not in Visibility.values:
         raise ActionError("Choose listed or unlisted.", field="visibility")
     slug = slugify(slug or name)[:80]
+    if slug in RESERVED_SLUGS or not slug:
+        raise ActionError(f"“{name}” cannot be used as a community name; choose another.", field="name")
     with transaction.atomic():
         if Community.objects.filter(name__iexact=name).exists() or Community.objects.filter(slug=slug).exists():
             raise ActionError(f"A community named “{name}” already exists.", field="name")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.http import Http404
 
 from communities.models import (
     Community,
     CommunityInvitation,
     CommunityMembership,
+    CommunityRole,
     JoinRequest,
     Tag,
     Visibility,
@@ -80,7 +81,12 @@ def members_of_community(community: Community) -> QuerySet[CommunityMembership]:
     return (
         CommunityMembership.objects.filter(community=community)
         .select_related("agency")
-        .order_by("role", "agency__name")
+        .annotate(
+            role_rank=Case(
+                When(role=CommunityRole.OWNER, then=0), When(role=CommunityRole.PARTICIPANT, then=1), default=2
+            )
+        )
+        .order_by("role_rank", "agency__name")
     )
 
 

@@ -242,3 +242,16 @@ class TestLeavingAndRoles:
         grants = policy.explain(fresh(cast.county_staff), "view_content", community)
         assert len(grants) == 1
         assert cast.county.name in grants[0].description and "observer" in grants[0].description
+
+
+def test_page_addresses_cannot_become_community_names(cast) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ActionError, match="cannot be used"):
+        actions.create_community(actor=cast.state_admin, name="Inbox", purpose="Clash with the inbox page.")
+
+
+def test_members_are_listed_owners_first(cast, community) -> None:  # type: ignore[no-untyped-def]
+    from communities.selectors import members_of_community
+
+    join(cast, community, cast.county, cast.county_admin, role=CommunityRole.OBSERVER)
+    join(cast, community, cast.tribe, cast.tribe_admin, role=CommunityRole.PARTICIPANT)
+    assert [m.role for m in members_of_community(community)] == ["owner", "participant", "observer"]
