@@ -3,8 +3,6 @@ that agency's staff then see the community."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
