@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -27,6 +26,7 @@ from communities.models import (
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, AgencyMembership, AgencyRole, User
+from workspace.notify import email_on_commit
 
 # Addresses under /communities/ that are pages, not communities.
 RESERVED_SLUGS = frozenset({"new", "inbox"})
@@ -52,12 +52,6 @@ def _admins_emails(agencies: Iterable[Agency]) -> list[str]:
             agency__in=list(agencies), role=AgencyRole.ADMIN, user__is_active=True
         ).values_list("user__email", flat=True)
     )
-
-
-def _notify_on_commit(subject: str, body: str, recipients: list[str]) -> None:
-    if recipients:
-        messages = [(subject, body, None, [email]) for email in recipients]
-        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=False))
 
 
 def _owners(community: Community) -> list[Agency]:
@@ -169,7 +163,7 @@ def invite_agency(
         audit.record(
             actor=actor, verb="community.agency_invited", target=community, agency=agency, details={"role": role}
         )
-        _notify_on_commit(
+        email_on_commit(
             f"{community.name}: {agency.short_name} is invited to join",
             f"{actor.full_name} ({actor.agency}) invited {agency.name} to join “{community.name}” as "
             f"{role}.\n\n{community.purpose}\n\nAn admin of {agency.short_name} can accept or decline: "
@@ -215,7 +209,7 @@ def accept_invitation(*, actor: User, invitation: CommunityInvitation) -> Commun
         invitation = _lock_pending(CommunityInvitation, invitation)
         _decide(invitation, actor=actor, status=ConsentStatus.ACCEPTED)
         membership = _admit(actor=actor, community=invitation.community, agency=agency, role=invitation.role)
-        _notify_on_commit(
+        email_on_commit(
             f"{invitation.community.name}: {agency.short_name} accepted",
             f"{agency.name} accepted the invitation to “{invitation.community.name}”.\n{_link(invitation.community)}\n",
             _admins_emails(_owners(invitation.community)),
@@ -231,7 +225,7 @@ def decline_invitation(*, actor: User, invitation: CommunityInvitation) -> None:
         invitation = _lock_pending(CommunityInvitation, invitation)
         _decide(invitation, actor=actor, status=ConsentStatus.DECLINED)
         audit.record(actor=actor, verb="community.invitation_declined", target=invitation.community, agency=agency)
-        _notify_on_commit(
+        email_on_commit(
             f"{invitation.community.name}: {agency.short_name} declined",
             f"{agency.name} declined the invitation to “{invitation.community.name}”.\n",
             _admins_emails(_owners(invitation.community)),
@@ -273,7 +267,7 @@ def request_to_join(*, actor: User, community: Community, reason: str) -> JoinRe
             community=community, agency=agency, reason=reason, created_by=actor, expires_at=_expiry()
         )
         audit.record(actor=actor, verb="community.join_requested", target=community, agency=agency)
-        _notify_on_commit(
+        email_on_commit(
             f"{community.name}: {agency.short_name} asks to join",
             f"{actor.full_name} of {agency.name} asks to join “{community.name}”:\n\n{reason}\n\n"
             f"Approve or decline: {_link(community)}\n",
@@ -292,7 +286,7 @@ def approve_request(
         join_request = _lock_pending(JoinRequest, join_request)
         _decide(join_request, actor=actor, status=ConsentStatus.ACCEPTED)
         membership = _admit(actor=actor, community=join_request.community, agency=join_request.agency, role=role)
-        _notify_on_commit(
+        email_on_commit(
             f"{join_request.community.name}: request approved",
             f"{join_request.agency.name} joined “{join_request.community.name}” as {role}.\n"
             f"{_link(join_request.community)}\n",
@@ -309,7 +303,7 @@ def decline_request(*, actor: User, join_request: JoinRequest) -> None:
         audit.record(
             actor=actor, verb="community.request_declined", target=join_request.community, agency=join_request.agency
         )
-        _notify_on_commit(
+        email_on_commit(
             f"{join_request.community.name}: request declined",
             f"The owners of “{join_request.community.name}” declined {join_request.agency.name}'s request.\n",
             _admins_emails([join_request.agency]),
@@ -322,36 +316,43 @@ def decline_request(*, actor: User, join_request: JoinRequest) -> None:
 def leave_community(*, actor: User, community: Community) -> None:
     """The actor's agency leaves; its staff lose access at once. The last owner cannot."""
     agency = _acting_agency(actor)
-    with transaction.atomic():
-        community = _lock(community)
-        membership = _membership(community, agency)
-        if membership is None:
-            raise ActionError(f"{agency.name} is not a member.")
-        if _is_last_owner(membership):
-            raise ActionError(f"{agency.name} is the last owner. Make another agency an owner before leaving.")
-        _end_membership(actor=actor, membership=membership, verb="community.agency_left")
+    _end_membership(
+        actor=actor,
+        community=community,
+        agency=agency,
+        verb="community.agency_left",
+        last_owner_error=f"{agency.name} is the last owner. Make another agency an owner before leaving.",
+    )
 
 
 def remove_agency(*, actor: User, community: Community, agency: Agency) -> None:
+    """Owners remove a member agency; its staff lose access at once. The last owner stays."""
     policy.check(actor, "manage", community)
+    _end_membership(
+        actor=actor,
+        community=community,
+        agency=agency,
+        verb="community.agency_removed",
+        last_owner_error=f"{agency.name} is the last owner and cannot be removed.",
+    )
+
+
+def _end_membership(*, actor: User, community: Community, agency: Agency, verb: str, last_owner_error: str) -> None:
     with transaction.atomic():
         community = _lock(community)
         membership = _membership(community, agency)
         if membership is None:
             raise ActionError(f"{agency.name} is not a member.")
         if _is_last_owner(membership):
-            raise ActionError(f"{agency.name} is the last owner and cannot be removed.")
-        _end_membership(actor=actor, membership=membership, verb="community.agency_removed")
-
-
-def _end_membership(*, actor: User, membership: CommunityMembership, verb: str) -> None:
-    community, agency = membership.community, membership.agency
-    grants.apply_role(community, agency, None)
-    for moderator in Moderator.objects.filter(community=community, user__membership__agency=agency):
-        grants.revoke_moderator(community, moderator.user)
-        moderator.delete()
-    membership.delete()
-    audit.record(actor=actor, verb=verb, target=community, agency=agency)
+            raise ActionError(last_owner_error)
+        grants.apply_role(community, agency, None)
+        for moderator in Moderator.objects.filter(community=community, user__membership__agency=agency).select_related(
+            "user"
+        ):
+            grants.revoke_moderator(community, moderator.user)
+            moderator.delete()
+        membership.delete()
+        audit.record(actor=actor, verb=verb, target=community, agency=agency)
     policy.forget(actor)
 
 

@@ -112,10 +112,11 @@ def requests_from_agency(agency: Agency) -> QuerySet[JoinRequest]:
 
 
 def access_invitation_for_agency(agency: Agency, invitation_id: int) -> CommunityInvitation:
-    invitation = CommunityInvitation.objects.select_related("community", "agency").filter(
-        pk=invitation_id, agency=agency
+    found = (
+        CommunityInvitation.objects.select_related("community", "agency")
+        .filter(pk=invitation_id, agency=agency)
+        .first()
     )
-    found = invitation.first()
     if found is None:
         raise Http404("No such invitation.")
     return found

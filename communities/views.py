@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +19,7 @@ from communities.forms import CreateCommunityForm, DirectoryFilterForm, InviteAg
 from communities.models import Community, CommunityRole
 from workspace import selectors as workspace_selectors
 from workspace.exceptions import ActionError
+from workspace.web import back, form_error, paginate
 
 DIRECTORY_PAGE_SIZE = 25
 MEMBERS_PAGE_SIZE = 50
@@ -27,22 +27,6 @@ HISTORY_PAGE_SIZE = 25
 # Each row of the access page costs a few queries (policy.explain answers one person at a
 # time), so that page shows fewer people at once.
 ACCESS_PAGE_SIZE = 20
-
-
-def _page(request: HttpRequest, queryset, size: int, param: str = "page"):  # type: ignore[no-untyped-def]
-    return Paginator(queryset, size).get_page(request.GET.get(param))
-
-
-def _form_error(form, exc: ActionError) -> None:  # type: ignore[no-untyped-def]
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
-def _back(request: HttpRequest, to: str, *args: str, exc: ActionError | None = None, ok: str = "") -> HttpResponse:
-    if exc is not None:
-        messages.error(request, exc.message)
-    elif ok:
-        messages.success(request, ok)
-    return redirect(to, *args)
 
 
 def _role_label(role: str) -> str:
@@ -59,7 +43,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     filters = selectors.DirectoryFilters()
     if form.is_bound and form.is_valid():
         filters = selectors.DirectoryFilters(**form.cleaned_data)
-    page = _page(request, selectors.communities_for_directory(filters), DIRECTORY_PAGE_SIZE)
+    page = paginate(request, selectors.communities_for_directory(filters), DIRECTORY_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -81,7 +65,7 @@ def create(request: HttpRequest) -> HttpResponse:
         try:
             community = actions.create_community(actor=request.user, **form.cleaned_data)
         except ActionError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"{community.name} is created, with {agency.short_name} as its owner.")
             return redirect("community_detail", slug=community.slug)
@@ -97,8 +81,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "agency": agency,
         "pending": found.pending,
-        "past": _page(request, found.past, HISTORY_PAGE_SIZE),
-        "requests": _page(request, found.requests, HISTORY_PAGE_SIZE, param="requests_page"),
+        "past": paginate(request, found.past, HISTORY_PAGE_SIZE),
+        "requests": paginate(request, found.requests, HISTORY_PAGE_SIZE, param="requests_page"),
     }
     return render(request, "communities/inbox.html", context)
 
@@ -111,10 +95,10 @@ def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
     try:
         membership = actions.accept_invitation(actor=request.user, invitation=invitation)
     except ActionError as exc:
-        return _back(request, "community_inbox", exc=exc)
+        return back(request, "community_inbox", exc=exc)
     community = invitation.community
     ok = f"{agency.short_name} joined {community.name} as {_role_label(membership.role)}."
-    return _back(request, "community_detail", community.slug, ok=ok)
+    return back(request, "community_detail", community.slug, ok=ok)
 
 
 @login_required
@@ -125,8 +109,8 @@ def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse
     try:
         actions.decline_invitation(actor=request.user, invitation=invitation)
     except ActionError as exc:
-        return _back(request, "community_inbox", exc=exc)
-    return _back(request, "community_inbox", ok=f"You declined the invitation to {invitation.community.name}.")
+        return back(request, "community_inbox", exc=exc)
+    return back(request, "community_inbox", ok=f"You declined the invitation to {invitation.community.name}.")
 
 
 # --- One community --------------------------------------------------------------------------
@@ -144,7 +128,7 @@ def _render_community(
     context = {
         "community": community,
         "standing": standing,
-        "members": _page(request, selectors.members_of_community(community), MEMBERS_PAGE_SIZE),
+        "members": paginate(request, selectors.members_of_community(community), MEMBERS_PAGE_SIZE),
         "roles": CommunityRole.choices,
     }
     if standing.can_manage:
@@ -187,10 +171,10 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         actions.invite_agency(actor=request.user, community=community, **form.cleaned_data)
     except ActionError as exc:
-        _form_error(form, exc)
+        form_error(form, exc)
         return _render_community(request, community, invite_form=form, status=400)
     ok = f"{agency.name} is invited as {_role_label(role)}. Nothing changes until one of its admins accepts."
-    return _back(request, "community_detail", community.slug, ok=ok)
+    return back(request, "community_detail", community.slug, ok=ok)
 
 
 @login_required
@@ -201,8 +185,8 @@ def invitation_withdraw(request: HttpRequest, slug: str, invitation_id: int) -> 
     try:
         actions.withdraw_invitation(actor=request.user, invitation=invitation)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
-    return _back(request, "community_detail", slug, ok=f"The invitation of {invitation.agency.name} is withdrawn.")
+        return back(request, "community_detail", slug, exc=exc)
+    return back(request, "community_detail", slug, ok=f"The invitation of {invitation.agency.name} is withdrawn.")
 
 
 @login_required
@@ -212,14 +196,14 @@ def request_approve(request: HttpRequest, slug: str, request_id: int) -> HttpRes
     join_request = selectors.access_request_of_community(community, request_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return _back(request, "community_detail", slug, exc=ActionError("Choose owner, participant or observer."))
+        return back(request, "community_detail", slug, exc=ActionError("Choose owner, participant or observer."))
     role = form.cleaned_data["role"]
     try:
         actions.approve_request(actor=request.user, join_request=join_request, role=role)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
+        return back(request, "community_detail", slug, exc=exc)
     ok = f"{join_request.agency.name} joined as {_role_label(role)}."
-    return _back(request, "community_detail", slug, ok=ok)
+    return back(request, "community_detail", slug, ok=ok)
 
 
 @login_required
@@ -230,8 +214,8 @@ def request_decline(request: HttpRequest, slug: str, request_id: int) -> HttpRes
     try:
         actions.decline_request(actor=request.user, join_request=join_request)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
-    return _back(request, "community_detail", slug, ok=f"The request of {join_request.agency.name} is declined.")
+        return back(request, "community_detail", slug, exc=exc)
+    return back(request, "community_detail", slug, ok=f"The request of {join_request.agency.name} is declined.")
 
 
 @login_required
@@ -241,13 +225,13 @@ def member_role(request: HttpRequest, slug: str, agency_slug: str) -> HttpRespon
     agency = selectors.member_agency(community, agency_slug)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return _back(request, "community_detail", slug, exc=ActionError("Choose owner, participant or observer."))
+        return back(request, "community_detail", slug, exc=ActionError("Choose owner, participant or observer."))
     role = form.cleaned_data["role"]
     try:
         actions.change_agency_role(actor=request.user, community=community, agency=agency, role=role)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
-    return _back(request, "community_detail", slug, ok=f"{agency.name} is now {_role_label(role)}.")
+        return back(request, "community_detail", slug, exc=exc)
+    return back(request, "community_detail", slug, ok=f"{agency.name} is now {_role_label(role)}.")
 
 
 @login_required
@@ -260,9 +244,9 @@ def member_remove(request: HttpRequest, slug: str, agency_slug: str) -> HttpResp
     try:
         actions.remove_agency(actor=request.user, community=community, agency=agency)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
+        return back(request, "community_detail", slug, exc=exc)
     ok = f"{agency.name} is removed from {community.name}. Its staff lost access at once."
-    return _back(request, "community_detail", slug, ok=ok)
+    return back(request, "community_detail", slug, ok=ok)
 
 
 @login_required
@@ -275,8 +259,8 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         actions.leave_community(actor=request.user, community=community)
     except ActionError as exc:
-        return _back(request, "community_detail", slug, exc=exc)
-    return _back(request, "community_directory", ok=f"{agency.short_name} left {community.name}.")
+        return back(request, "community_detail", slug, exc=exc)
+    return back(request, "community_directory", ok=f"{agency.short_name} left {community.name}.")
 
 
 @login_required
@@ -290,11 +274,11 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
             actions.request_to_join(actor=request.user, community=community, reason=form.cleaned_data["reason"])
         except ActionError as exc:
             if exc.field not in form.fields:
-                return _back(request, "community_detail", slug, exc=exc)
-            _form_error(form, exc)
+                return back(request, "community_detail", slug, exc=exc)
+            form_error(form, exc)
         else:
             ok = f"Your request to join {community.name} is sent. Its owners will approve or decline it."
-            return _back(request, "community_detail", slug, ok=ok)
+            return back(request, "community_detail", slug, ok=ok)
     return _render_community(request, community, join_form=form, status=400)
 
 
@@ -302,6 +286,6 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def access(request: HttpRequest, slug: str) -> HttpResponse:
     community = page_selectors.access_community_roster(request.user, slug)
-    page = _page(request, selectors.people_with_access(community), ACCESS_PAGE_SIZE)
+    page = paginate(request, selectors.people_with_access(community), ACCESS_PAGE_SIZE)
     rows = page_selectors.explain_access(community, page.object_list)
     return render(request, "communities/access.html", {"community": community, "page": page, "rows": rows})

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
@@ -32,6 +31,7 @@ from workspace.models import (
     User,
     hash_token,
 )
+from workspace.notify import email_on_commit
 from workspace.realtime import send_on_commit, user_group
 
 ADMIN_AGENCY_PERMS = ("workspace.manage_staff", "workspace.view_audit", "workspace.manage_communities")
@@ -186,7 +186,7 @@ def invite_staff(*, actor: User, agency: Agency, email: str, role: str = AgencyR
         context = {"invitation": invitation, "url": url, "inviter": actor, "agency": agency}
         subject = f"You're invited to join {agency.name} on the Interagency Workspace"
         body = render_to_string("workspace/email/staff_invitation.txt", context)
-        transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+        email_on_commit(subject, body, [email])
     return SentInvitation(invitation=invitation, url=url)
 
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,16 +18,13 @@ from workspace import actions, policy, selectors
 from workspace.exceptions import ActionError
 from workspace.forms import AcceptInvitationForm, AuditFilterForm, ChangeRoleForm, InviteStaffForm
 from workspace.models import AuditEvent, InvitationStatus
+from workspace.web import back, form_error, paginate
 
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):  # type: ignore[no-untyped-def]
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
-
-
-def _form_error(form, exc: ActionError) -> None:  # type: ignore[no-untyped-def]
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+def _page(request: HttpRequest, queryset):  # type: ignore[no-untyped-def]
+    return paginate(request, queryset, PAGE_SIZE)
 
 
 @login_required
@@ -71,7 +67,7 @@ def staff_manage(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             actions.invite_staff(actor=request.user, agency=agency, **form.cleaned_data)
         except ActionError as exc:
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("staff_manage", slug=agency.slug)
@@ -87,11 +83,7 @@ def staff_manage(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _back_to_staff(request: HttpRequest, slug: str, exc: ActionError | None = None, ok: str = "") -> HttpResponse:
-    if exc is not None:
-        messages.error(request, exc.message)
-    elif ok:
-        messages.success(request, ok)
-    return redirect("staff_manage", slug=slug)
+    return back(request, "staff_manage", slug, exc=exc, ok=ok)
 
 
 @login_required
@@ -160,7 +152,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 raw_token=token, full_name=data["full_name"], title=data["title"], password=data["password1"]
             )
         except ActionError as exc:
-            _form_error(form, exc if exc.field != "password" else ActionError(exc.message, field="password1"))
+            form_error(form, exc if exc.field != "password" else ActionError(exc.message, field="password1"))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to the Interagency Workspace, {user.get_short_name()}.")
