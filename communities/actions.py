@@ -126,8 +126,8 @@ def create_community(
             tag, _ = Tag.objects.get_or_create(slug=slugify(label)[:40], defaults={"name": label[:40]})
             tag_objects.append(tag)
         community.tags.set(tag_objects)
-        CommunityMembership.objects.create(community=community, agency=agency, role=CommunityRole.OWNER)
-        grants.apply_role(community, agency, CommunityRole.OWNER)
+        membership = CommunityMembership.objects.create(community=community, agency=agency, role=CommunityRole.OWNER)
+        grants.apply_membership(membership)
         audit.record(actor=actor, verb="community.created", target=community, agency=agency)
     policy.forget(actor)
     return community
@@ -194,7 +194,7 @@ def _admit(*, actor: User, community: Community, agency: Agency, role: str) -> C
     if _membership(community, agency):
         raise ActionError(f"{agency.name} is already a member.")
     membership = CommunityMembership.objects.create(community=community, agency=agency, role=role)
-    grants.apply_role(community, agency, role)
+    grants.apply_membership(membership)
     audit.record(actor=actor, verb="community.agency_joined", target=community, agency=agency, details={"role": role})
     return membership
 
@@ -345,15 +345,17 @@ def _end_membership(*, actor: User, community: Community, agency: Agency, verb: 
             raise ActionError(f"{agency.name} is not a member.")
         if _is_last_owner(membership):
             raise ActionError(last_owner_error)
-        grants.apply_role(community, agency, None)
-        for moderator in Moderator.objects.filter(community=community, user__membership__agency=agency).select_related(
-            "user"
-        ):
-            grants.revoke_moderator(community, moderator.user)
-            moderator.delete()
+        grants.clear(community, agency)
+        _drop_moderators(community, Moderator.objects.filter(community=community, user__membership__agency=agency))
         membership.delete()
         audit.record(actor=actor, verb=verb, target=community, agency=agency)
     policy.forget(actor)
+
+
+def _drop_moderators(community: Community, moderators) -> None:  # type: ignore[no-untyped-def]
+    for moderator in moderators.select_related("user"):
+        grants.revoke_moderator(community, moderator.user)
+        moderator.delete()
 
 
 def change_agency_role(*, actor: User, community: Community, agency: Agency, role: str) -> CommunityMembership:
@@ -371,7 +373,7 @@ def change_agency_role(*, actor: User, community: Community, agency: Agency, rol
         previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        grants.apply_role(community, agency, role)
+        grants.apply_membership(membership)
         audit.record(
             actor=actor,
             verb="community.role_changed",
@@ -381,3 +383,94 @@ def change_agency_role(*, actor: User, community: Community, agency: Agency, rol
         )
     policy.forget(actor)
     return membership
+
+
+# --- Who takes part inside an agency's membership ------------------------------------------
+
+
+def set_participants(*, actor: User, community: Community, people: Iterable[User] | None) -> CommunityMembership:
+    """Name which of the actor's agency's staff take part (``None``: all staff, the default).
+
+    The agency's admins always take part. Grants change in the same transaction and take
+    effect on the next request; people no longer named lose access at once.
+    """
+    agency = _acting_agency(actor)
+    with transaction.atomic():
+        community = _lock(community)
+        membership = _membership(community, agency)
+        if membership is None:
+            raise ActionError(f"{agency.name} is not a member.")
+        if people is None:
+            membership.all_staff = True
+            membership.save(update_fields=["all_staff"])
+            membership.named_staff.clear()
+            details: dict[str, object] = {"all_staff": True}
+        else:
+            chosen = list(people)
+            staff_ids = set(
+                AgencyMembership.objects.filter(agency=agency, user__is_active=True).values_list("user_id", flat=True)
+            )
+            strangers = [person for person in chosen if person.pk not in staff_ids]
+            if strangers:
+                raise ActionError(
+                    f"Only active staff of {agency.name} can be named; not {strangers[0]}.", field="people"
+                )
+            membership.all_staff = False
+            membership.save(update_fields=["all_staff"])
+            membership.named_staff.set(chosen)
+            details = {"all_staff": False, "named": sorted(person.email for person in chosen)}
+        grants.apply_membership(membership)
+        if not membership.all_staff:
+            # Moderators who no longer take part stop moderating.
+            _drop_moderators(
+                community,
+                Moderator.objects.filter(community=community, user__membership__agency=agency)
+                .exclude(user__membership__role=AgencyRole.ADMIN)
+                .exclude(user__in=membership.named_staff.all()),
+            )
+        audit.record(
+            actor=actor, verb="community.participants_changed", target=community, agency=agency, details=details
+        )
+    return membership
+
+
+# --- Moderators ---------------------------------------------------------------------------
+
+
+def appoint_moderator(*, actor: User, community: Community, person: User) -> Moderator:
+    """Make a person who can read the community one of its moderators."""
+    policy.check(actor, "manage", community)
+    with transaction.atomic():
+        community = _lock(community)
+        policy.forget(person)
+        if not person.is_active or not policy.can(person, "view_content", community):
+            raise ActionError(f"{person} does not take part in this community.", field="person")
+        moderator, created = Moderator.objects.get_or_create(community=community, user=person)
+        if not created:
+            raise ActionError(f"{person} is already a moderator.", field="person")
+        grants.grant_moderator(community, person)
+        audit.record(
+            actor=actor,
+            verb="community.moderator_appointed",
+            target=community,
+            agency=person.agency,
+            details={"person": person.email},
+        )
+    return moderator
+
+
+def remove_moderator(*, actor: User, community: Community, person: User) -> None:
+    policy.check(actor, "manage", community)
+    with transaction.atomic():
+        community = _lock(community)
+        deleted, _ = Moderator.objects.filter(community=community, user=person).delete()
+        if not deleted:
+            raise ActionError(f"{person} is not a moderator.", field="person")
+        grants.revoke_moderator(community, person)
+        audit.record(
+            actor=actor,
+            verb="community.moderator_removed",
+            target=community,
+            agency=person.agency,
+            details={"person": person.email},
+        )

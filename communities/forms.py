@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from communities.models import CommunityRole, Tag, Visibility
-from workspace.models import Agency, JurisdictionLevel
+from workspace.models import Agency, JurisdictionLevel, User
 
 # Paths under /communities/ that are pages, not communities: a community with one of these
 # slugs could never be reached.
@@ -127,3 +127,27 @@ class JoinRequestForm(forms.Form):
         help_text="The owners read this before deciding.",
         error_messages={"required": "Say why your agency wants to join."},
     )
+
+
+class ParticipantsForm(forms.Form):
+    """Who of an agency's staff takes part: everyone, or the people chosen."""
+
+    mode = forms.ChoiceField(
+        label="Who from your agency takes part?",
+        choices=[("all", "All of our staff"), ("named", "Only the people chosen below (admins always take part)")],
+        widget=forms.RadioSelect,
+    )
+    people = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="People"
+    )
+
+    def __init__(self, *args, staff: QuerySet[User], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["people"].queryset = staff
+        self.fields["people"].label_from_instance = lambda user: (
+            f"{user.full_name} — {user.title}" if user.title else user.full_name
+        )
+
+
+class PersonForm(forms.Form):
+    person = forms.IntegerField(min_value=1)

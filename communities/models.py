@@ -91,6 +91,10 @@ class CommunityMembership(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="community_memberships")
     role = models.CharField(max_length=12, choices=CommunityRole.choices)
     joined_at = models.DateTimeField(default=timezone.now, editable=False)
+    # By default every active member of the agency's staff takes part. The agency's admins
+    # may instead name who does; its admins always take part.
+    all_staff = models.BooleanField(default=True)
+    named_staff = models.ManyToManyField(User, blank=True, related_name="named_in_memberships")
 
     class Meta:
         ordering = ["community", "agency__name"]

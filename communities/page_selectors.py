@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from communities import selectors
@@ -19,9 +20,10 @@ from communities.models import (
     CommunityMembership,
     ConsentStatus,
     JoinRequest,
+    Moderator,
 )
 from workspace import policy
-from workspace.models import Agency, User
+from workspace.models import Agency, AgencyRole, User
 from workspace.policy import Grant
 
 
@@ -163,9 +165,36 @@ class AccessRow:
 
 
 def explain_access(community: Community, people: Iterable[User]) -> list[AccessRow]:
-    """Why each person may read the community's content, in the policy's own words.
+    """Why each person may read the community's content, in the policy's own words, in a
+    fixed number of queries however many people."""
+    people = list(people)
+    reasons = policy.explain_many(people, "view_content", community)
+    return [AccessRow(person, reasons[person.pk]) for person in people]
 
-    ``policy.explain`` answers one person at a time with a few queries each, so callers
-    pass one page of people, never the whole list.
-    """
-    return [AccessRow(person, policy.explain(person, "view_content", community)) for person in people]
+
+def staff_to_name(agency: Agency) -> QuerySet[User]:
+    """The agency's active non-admin staff, whom its admins may name as participants."""
+    return User.objects.filter(is_active=True, membership__agency=agency, membership__role=AgencyRole.STAFF).order_by(
+        "full_name", "pk"
+    )
+
+
+def moderator_ids(community: Community) -> set[int]:
+    return set(Moderator.objects.filter(community=community).values_list("user_id", flat=True))
+
+
+def access_person_with_access(community: Community, user_id: int) -> User:
+    """A person who may read the community, or 404 (people elsewhere are not revealed)."""
+    person = selectors.people_with_access(community).filter(pk=user_id).first()
+    if person is None:
+        raise Http404("No such person in this community.")
+    return person
+
+
+def access_moderator(community: Community, user_id: int) -> User:
+    person = (
+        User.objects.filter(moderates__community=community, pk=user_id).select_related("membership__agency").first()
+    )
+    if person is None:
+        raise Http404("No such moderator.")
+    return person

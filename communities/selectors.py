@@ -10,9 +10,11 @@ from django.http import Http404
 
 from communities.models import (
     Community,
+    CommunityGroupObjectPermission,
     CommunityInvitation,
     CommunityMembership,
     CommunityRole,
+    CommunityUserObjectPermission,
     JoinRequest,
     Tag,
     Visibility,
@@ -159,9 +161,18 @@ def agencies_to_invite(community: Community) -> QuerySet[Agency]:
 
 
 def people_with_access(community: Community) -> QuerySet[User]:
-    """Active people whose agency is a member, for the 'why has access' view."""
+    """Active people who may read the community, read from the grants themselves: through
+    their agency's group or named individually."""
+    via_group = CommunityGroupObjectPermission.objects.filter(
+        content_object=community, permission__codename="view_content"
+    ).values("group_id")
+    named = CommunityUserObjectPermission.objects.filter(
+        content_object=community, permission__codename="view_content"
+    ).values("user_id")
     return (
-        User.objects.filter(is_active=True, membership__agency__community_memberships__community=community)
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__in=via_group) | Q(pk__in=named))
+        .distinct()
         .select_related("membership__agency")
-        .order_by("membership__agency__name", "full_name")
+        .order_by("membership__agency__name", "full_name", "pk")
     )

@@ -15,8 +15,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from communities import actions, page_selectors, selectors
-from communities.forms import CreateCommunityForm, DirectoryFilterForm, InviteAgencyForm, JoinRequestForm, RoleForm
+from communities.forms import (
+    CreateCommunityForm,
+    DirectoryFilterForm,
+    InviteAgencyForm,
+    JoinRequestForm,
+    ParticipantsForm,
+    PersonForm,
+    RoleForm,
+)
 from communities.models import Community, CommunityRole
+from workspace import policy
 from workspace import selectors as workspace_selectors
 from workspace.exceptions import ActionError
 from workspace.web import back, form_error, paginate
@@ -24,9 +33,7 @@ from workspace.web import back, form_error, paginate
 DIRECTORY_PAGE_SIZE = 25
 MEMBERS_PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 25
-# Each row of the access page costs a few queries (policy.explain answers one person at a
-# time), so that page shows fewer people at once.
-ACCESS_PAGE_SIZE = 20
+ACCESS_PAGE_SIZE = 50
 
 
 def _role_label(role: str) -> str:
@@ -287,5 +294,63 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 def access(request: HttpRequest, slug: str) -> HttpResponse:
     community = page_selectors.access_community_roster(request.user, slug)
     page = paginate(request, selectors.people_with_access(community), ACCESS_PAGE_SIZE)
-    rows = page_selectors.explain_access(community, page.object_list)
-    return render(request, "communities/access.html", {"community": community, "page": page, "rows": rows})
+    context = {
+        "community": community,
+        "page": page,
+        "rows": page_selectors.explain_access(community, page.object_list),
+        "moderators": page_selectors.moderator_ids(community),
+        "can_manage": policy.can(request.user, "manage", community),
+    }
+    return render(request, "communities/access.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def participants(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = page_selectors.access_own_membership(request.user, slug)
+    community, agency = membership.community, membership.agency
+    initial = {"mode": "all" if membership.all_staff else "named", "people": membership.named_staff.all()}
+    form = ParticipantsForm(request.POST or None, staff=page_selectors.staff_to_name(agency), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        named = form.cleaned_data["mode"] == "named"
+        people = list(form.cleaned_data["people"]) if named else None
+        try:
+            actions.set_participants(actor=request.user, community=community, people=people)
+        except ActionError as exc:
+            form_error(form, exc)
+        else:
+            ok = (
+                f"Only {agency.short_name}'s admins and the {len(people)} people chosen take part now."
+                if named
+                else f"All of {agency.short_name}'s staff take part now."
+            )
+            return back(request, "community_detail", slug, ok=ok)
+    context = {"community": community, "membership": membership, "form": form}
+    return render(request, "communities/participants.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def moderator_appoint(request: HttpRequest, slug: str) -> HttpResponse:
+    community = selectors.access_community(request.user, slug, "manage")
+    form = PersonForm(request.POST)
+    if not form.is_valid():
+        return back(request, "community_access", slug, exc=ActionError("Choose a person."))
+    person = page_selectors.access_person_with_access(community, form.cleaned_data["person"])
+    try:
+        actions.appoint_moderator(actor=request.user, community=community, person=person)
+    except ActionError as exc:
+        return back(request, "community_access", slug, exc=exc)
+    return back(request, "community_access", slug, ok=f"{person} moderates {community.name} now.")
+
+
+@login_required
+@require_POST
+def moderator_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    community = selectors.access_community(request.user, slug, "manage")
+    person = page_selectors.access_moderator(community, user_id)
+    try:
+        actions.remove_moderator(actor=request.user, community=community, person=person)
+    except ActionError as exc:
+        return back(request, "community_access", slug, exc=exc)
+    return back(request, "community_access", slug, ok=f"{person} no longer moderates {community.name}.")

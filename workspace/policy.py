@@ -21,6 +21,7 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from guardian.core import ObjectPermissionChecker
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from workspace.models import Agency, AgencyRole, User
 
@@ -107,42 +108,67 @@ def check(user: Person | None, action: str, obj: models.Model) -> None:
         raise PermissionDenied(f"You may not {action.replace('_', ' ')} here.")
 
 
-# How an agency's standing on an object reads in an explanation ("a participant").
-_STANDING: dict[type[models.Model], Callable[[Agency, Any], str]] = {}
+# How agencies' standing on an object reads in an explanation ("which is participant of
+# ..."): one function per model, answering for many agencies at once.
+_STANDING: dict[type[models.Model], Callable[[list[Agency], Any], dict[int, str]]] = {}
 
 
-def _describe_group(group: Group, obj: models.Model) -> str:
-    agency = Agency.objects.filter(models.Q(staff_group=group) | models.Q(admin_group=group)).first()
-    if agency is None:
-        return f"member of group “{group.name}”"
-    who = (
-        f"{AgencyRole.ADMIN.label} of {agency.name}" if agency.admin_group_id == group.pk else f"staff of {agency.name}"
+def _describe_groups(group_ids: set[int], obj: models.Model) -> dict[int, str]:
+    """A phrase per group id ("Admin of X, which is owner of Y"), in a fixed number of queries."""
+    agencies = list(
+        Agency.objects.filter(models.Q(staff_group_id__in=group_ids) | models.Q(admin_group_id__in=group_ids))
     )
-    standing = _STANDING.get(type(obj))
-    return f"{who}, {standing(agency, obj)}" if standing else who
+    standing_of = _STANDING.get(type(obj))
+    standing = standing_of(agencies, obj) if standing_of and agencies else {}
+    phrases: dict[int, str] = {}
+    for agency in agencies:
+        suffix = f", {standing[agency.pk]}" if agency.pk in standing else ""
+        phrases[agency.admin_group_id] = f"{AgencyRole.ADMIN.label} of {agency.name}{suffix}"
+        phrases[agency.staff_group_id] = f"staff of {agency.name}{suffix}"
+    others = group_ids - phrases.keys()
+    for group in Group.objects.filter(pk__in=others) if others else ():
+        phrases[group.pk] = f"member of group “{group.name}”"
+    return phrases
 
 
 def explain(user: Person | None, action: str, obj: models.Model) -> list[Grant]:
     """The grants behind ``can(user, action, obj)``; empty when the answer is no."""
-    if not can(user, action, obj):
+    if user is None or not can(user, action, obj):
         return []
-    rule = _RULES[(type(obj), action)]
-    if rule.predicate is not None:
-        return [Grant("rule", rule.explanation)]
-    assert rule.perm is not None
-    from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+    return explain_many([user], action, obj)[user.pk]  # type: ignore[list-item]
 
-    group_rows = (
+
+def explain_many(users: list[User], action: str, obj: models.Model) -> dict[int, list[Grant]]:
+    """``explain`` for many people at once, in a fixed number of queries (for access lists)."""
+    rule = _RULES.get((type(obj), action))
+    if rule is None:
+        raise LookupError(f"No policy rule for {type(obj).__name__}.{action}")
+    people = [user for user in users if _is_signed_in(user)]
+    result: dict[int, list[Grant]] = {user.pk: [] for user in users if user.pk is not None}
+    if rule.predicate is not None:
+        for user in people:
+            if rule.predicate(user, obj):
+                result[user.pk] = [Grant("rule", rule.explanation)]
+        return result
+    assert rule.perm is not None
+    user_ids = [user.pk for user in people]
+    memberships = list(User.groups.through.objects.filter(user_id__in=user_ids).values_list("user_id", "group_id"))
+    granted_groups = set(
         get_group_obj_perms_model(obj)
-        .objects.filter(content_object=obj, permission__codename=rule.perm, group__in=user.groups.all())
-        .select_related("group")
+        .objects.filter(content_object=obj, permission__codename=rule.perm, group_id__in={g for _, g in memberships})
+        .values_list("group_id", flat=True)
     )
-    grants = [Grant("group", f"{rule.perm}: {_describe_group(row.group, obj)}") for row in group_rows]
-    user_rows = get_user_obj_perms_model(obj).objects.filter(
-        content_object=obj, permission__codename=rule.perm, user=user
+    phrases = _describe_groups(granted_groups, obj) if granted_groups else {}
+    for user_id, group_id in sorted(memberships):
+        if group_id in granted_groups:
+            result[user_id].append(Grant("group", f"{rule.perm}: {phrases[group_id]}"))
+    individually = get_user_obj_perms_model(obj).objects.filter(
+        content_object=obj, permission__codename=rule.perm, user_id__in=user_ids
     )
-    grants += [Grant("user", f"{rule.perm}: granted to {user} individually") for _ in user_rows]
-    return grants
+    names = {user.pk: str(user) for user in people}
+    for user_id in individually.values_list("user_id", flat=True):
+        result[user_id].append(Grant("user", f"{rule.perm}: granted to {names[user_id]} individually"))
+    return result
 
 
 # --- Agency rules -------------------------------------------------------------------------
@@ -183,11 +209,10 @@ register(Community, "manage", Rule(perm="manage"))
 register(Community, "moderate", Rule(perm="moderate"))
 
 
-def _community_standing(agency: Agency, community: Community) -> str:
-    membership = community.memberships.filter(agency=agency).first()
-    return (
-        f"which is {membership.get_role_display().lower()} of {community.name}" if membership else "no longer a member"
-    )
+def _community_standing(agencies: list[Agency], community: Community) -> dict[int, str]:
+    memberships = community.memberships.filter(agency__in=agencies)
+    found = {m.agency_id: f"which is {m.get_role_display().lower()} of {community.name}" for m in memberships}
+    return {agency.pk: found.get(agency.pk, "no longer a member") for agency in agencies}
 
 
 _STANDING[Community] = _community_standing

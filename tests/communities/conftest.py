@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from communities import actions, grants
+from communities import actions
 from communities.models import (
     Community,
     CommunityInvitation,
@@ -131,9 +131,7 @@ def build_world(visibility: str = Visibility.LISTED) -> CommunityWorld:
     invitation = actions.invite_agency(
         actor=owner_admin, community=community, agency=invitee, role=CommunityRole.OBSERVER
     )
-    # There is no action to appoint moderators yet: grant the way the actions would.
-    Moderator.objects.create(community=community, user=people["moderator"])
-    grants.grant_moderator(community, people["moderator"])
+    actions.appoint_moderator(actor=owner_admin, community=community, person=people["moderator"])
     if visibility == Visibility.UNLISTED:
         # Nor to change visibility: a community that was listed when Baylor asked to join.
         Community.objects.filter(pk=community.pk).update(visibility=Visibility.UNLISTED)
@@ -211,7 +209,9 @@ def snapshot(world: CommunityWorld) -> tuple[Any, ...]:
     """Everything a community route could change: memberships, consents, the community."""
     community = world.community
     return (
-        sorted(CommunityMembership.objects.filter(community=community).values_list("agency_id", "role")),
+        sorted(CommunityMembership.objects.filter(community=community).values_list("agency_id", "role", "all_staff")),
+        sorted(CommunityMembership.named_staff.through.objects.values_list("communitymembership_id", "user_id")),
+        sorted(Moderator.objects.filter(community=community).values_list("user_id", flat=True)),
         sorted(CommunityInvitation.objects.filter(community=community).values_list("pk", "status")),
         sorted(JoinRequest.objects.filter(community=community).values_list("pk", "status")),
         Community.objects.count(),

@@ -255,3 +255,104 @@ def test_members_are_listed_owners_first(cast, community) -> None:  # type: igno
     join(cast, community, cast.county, cast.county_admin, role=CommunityRole.OBSERVER)
     join(cast, community, cast.tribe, cast.tribe_admin, role=CommunityRole.PARTICIPANT)
     assert [m.role for m in members_of_community(community)] == ["owner", "participant", "observer"]
+
+
+class TestNamedParticipants:
+    def test_naming_staff_limits_access_to_them_and_the_admins(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        from communities.selectors import people_with_access
+
+        join(cast, community, cast.county, cast.county_admin)
+        named = PersonFactory(agency=cast.county)
+        actions.set_participants(actor=cast.county_admin, community=community, people=[named])
+        assert policy.can(fresh(named), "post", community)
+        assert policy.can(fresh(cast.county_admin), "view_content", community)
+        assert not policy.can(fresh(cast.county_staff), "view_content", community)
+        county_people = set(people_with_access(community).filter(membership__agency=cast.county))
+        assert county_people == {named, cast.county_admin}
+        grants = policy.explain(fresh(named), "view_content", community)
+        assert [g.kind for g in grants] == ["user"]
+        event = AuditEvent.objects.get(verb="community.participants_changed")
+        assert event.details == {"all_staff": False, "named": [named.email]}
+
+    def test_back_to_all_staff(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        named = PersonFactory(agency=cast.county)
+        actions.set_participants(actor=cast.county_admin, community=community, people=[named])
+        actions.set_participants(actor=cast.county_admin, community=community, people=None)
+        assert policy.can(fresh(cast.county_staff), "view_content", community)
+        assert [g.kind for g in policy.explain(fresh(named), "view_content", community)] == ["group"]
+
+    def test_role_change_keeps_the_named_people(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        named = PersonFactory(agency=cast.county)
+        actions.set_participants(actor=cast.county_admin, community=community, people=[named])
+        actions.change_agency_role(
+            actor=cast.state_admin, community=community, agency=cast.county, role=CommunityRole.OBSERVER
+        )
+        assert policy.can(fresh(named), "view_content", community)
+        assert not policy.can(fresh(named), "post", community)
+        assert not policy.can(fresh(cast.county_staff), "view_content", community)
+
+    def test_leaving_removes_named_grants(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        named = PersonFactory(agency=cast.county)
+        actions.set_participants(actor=cast.county_admin, community=community, people=[named])
+        actions.leave_community(actor=cast.county_admin, community=community)
+        assert not policy.can(fresh(named), "view_content", community)
+
+    def test_only_own_active_staff_can_be_named_and_nothing_changes_otherwise(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        before = AuditEvent.objects.count()
+        with pytest.raises(ActionError, match="Only active staff"):
+            actions.set_participants(actor=cast.county_admin, community=community, people=[cast.tribe_admin])
+        assert policy.can(fresh(cast.county_staff), "view_content", community)
+        assert AuditEvent.objects.count() == before
+
+    def test_only_the_agencys_admins_name_people(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        with pytest.raises(PermissionDenied):
+            actions.set_participants(actor=cast.county_staff, community=community, people=[])
+
+    def test_non_member_agency_cannot_name_people(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(ActionError, match="not a member"):
+            actions.set_participants(actor=cast.tribe_admin, community=community, people=[])
+
+
+class TestModerators:
+    def test_appoint_and_remove(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        join(cast, community, cast.county, cast.county_admin)
+        actions.appoint_moderator(actor=cast.state_admin, community=community, person=cast.county_staff)
+        assert policy.can(fresh(cast.county_staff), "moderate", community)
+        assert [g.kind for g in policy.explain(fresh(cast.county_staff), "moderate", community)] == ["user"]
+        actions.remove_moderator(actor=cast.state_admin, community=community, person=cast.county_staff)
+        assert not policy.can(fresh(cast.county_staff), "moderate", community)
+
+    def test_outsiders_duplicates_and_non_managers_are_refused(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(ActionError, match="does not take part"):
+            actions.appoint_moderator(actor=cast.state_admin, community=community, person=cast.tribe_admin)
+        actions.appoint_moderator(actor=cast.state_admin, community=community, person=cast.state_staff)
+        with pytest.raises(ActionError, match="already a moderator"):
+            actions.appoint_moderator(actor=cast.state_admin, community=community, person=cast.state_staff)
+        with pytest.raises(PermissionDenied):
+            actions.appoint_moderator(actor=fresh(cast.state_staff), community=community, person=cast.state_admin)
+        with pytest.raises(ActionError, match="not a moderator"):
+            actions.remove_moderator(actor=cast.state_admin, community=community, person=cast.county_admin)
+
+    def test_moderator_not_named_any_more_loses_moderation(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        from communities.models import Moderator
+
+        join(cast, community, cast.county, cast.county_admin)
+        actions.appoint_moderator(actor=cast.state_admin, community=community, person=cast.county_staff)
+        actions.set_participants(actor=cast.county_admin, community=community, people=[])
+        assert not policy.can(fresh(cast.county_staff), "moderate", community)
+        assert not Moderator.objects.filter(user=cast.county_staff).exists()
+
+
+def test_explain_many_matches_explain_in_fixed_queries(cast, community, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    join(cast, community, cast.county, cast.county_admin)
+    people = [fresh(p) for p in (cast.state_admin, cast.state_staff, cast.county_staff, cast.tribe_admin)]
+    singles = {p.pk: policy.explain(p, "view_content", community) for p in people}
+    with django_assert_max_num_queries(6):
+        many = policy.explain_many(people, "view_content", community)
+    assert many == singles
+    assert many[cast.tribe_admin.pk] == []

@@ -391,3 +391,50 @@ def test_dashboard_lists_the_agencys_communities(cw, client) -> None:  # type: i
     client.force_login(cw.nonmember_staff)
     body = client.get(reverse("dashboard")).content.decode()
     assert "Pine EM is not in any community yet" in body
+
+
+def test_agency_admin_names_who_takes_part(cw, client) -> None:  # type: ignore[no-untyped-def]
+    from workspace import policy
+    from workspace.models import User
+
+    chosen = PersonFactory(agency=cw.participant, full_name="Chosen Person")
+    client.force_login(cw.participant_admin)
+    url = reverse("community_participants", args=[cw.community.slug])
+    form = client.get(url).content.decode()
+    assert "Chosen Person" in form and "All of our staff" in form
+    response = client.post(url, {"mode": "named", "people": [chosen.pk]})
+    assert response.status_code == 302
+    assert policy.can(User.objects.get(pk=chosen.pk), "view_content", cw.community)
+    assert not policy.can(User.objects.get(pk=cw.participant_staff.pk), "view_content", cw.community)
+    assert "checked" in client.get(url).content.decode().split("Chosen Person")[0].rsplit("<input", 1)[1]
+
+
+def test_naming_someone_from_another_agency_changes_nothing(cw, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(cw.participant_admin)
+    before = snapshot(cw)
+    response = client.post(
+        reverse("community_participants", args=[cw.community.slug]), {"mode": "named", "people": [cw.owner_staff.pk]}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert snapshot(cw) == before
+
+
+def test_access_page_names_moderators_and_appoints_one(cw, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(cw.owner_admin)
+    url = reverse("community_access", args=[cw.community.slug])
+    page = client.get(url).content.decode()
+    assert f"Stop {cw.moderator.full_name} moderating" in page
+    assert f"Make {cw.participant_staff.full_name} a moderator" in page
+    client.post(reverse("community_moderator_appoint", args=[cw.community.slug]), {"person": cw.participant_staff.pk})
+    assert f"Stop {cw.participant_staff.full_name} moderating" in client.get(url).content.decode()
+
+
+def test_people_without_access_cannot_be_made_moderators(cw, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(cw.owner_admin)
+    before = snapshot(cw)
+    response = client.post(
+        reverse("community_moderator_appoint", args=[cw.community.slug]), {"person": cw.nonmember_staff.pk}
+    )
+    assert response.status_code == 404
+    assert snapshot(cw) == before

@@ -123,6 +123,28 @@ ROUTES = [
         managers(302),
         method="post",
     ),
+    # Admins of member agencies choose who of their staff take part.
+    Route("participants form", _slug_url("community_participants"), only(200, "owner_admin", "participant_admin")),
+    Route(
+        "name participants",
+        _slug_url("community_participants"),
+        only(302, "owner_admin", "participant_admin"),
+        method="post",
+        data=lambda w: {"mode": "all"},
+    ),
+    Route(
+        "appoint moderator",
+        _slug_url("community_moderator_appoint"),
+        managers(302),
+        method="post",
+        data=lambda w: {"person": w.participant_staff.pk},
+    ),
+    Route(
+        "remove moderator",
+        _slug_url("community_moderator_remove", lambda w: w.moderator.pk),
+        managers(302),
+        method="post",
+    ),
     # Admins of member agencies; the owner is refused on POST as the last owner (a message).
     Route("leave confirmation", _slug_url("community_leave"), only(200, "owner_admin", "participant_admin")),
     Route("leave", _slug_url("community_leave"), only(302, "owner_admin", "participant_admin"), method="post"),
