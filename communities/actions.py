@@ -100,13 +100,7 @@ def create_community(
 ) -> Community:
     """Create a community with the actor's agency as its first owner."""
     agency = _acting_agency(actor)
-    name = name.strip()
-    if not name:
-        raise ActionError("Give the community a name.", field="name")
-    if not purpose.strip():
-        raise ActionError("Say in one sentence what the community is for.", field="purpose")
-    if visibility not in Visibility.values:
-        raise ActionError("Choose listed or unlisted.", field="visibility")
+    name = _check_about(name=name, purpose=purpose, visibility=visibility)
     slug = slugify(slug or name)[:80]
     if slug in RESERVED_SLUGS or not slug:
         raise ActionError(f"“{name}” cannot be used as a community name; choose another.", field="name")
@@ -121,16 +115,96 @@ def create_community(
             visibility=visibility,
             entry_requirements=entry_requirements.strip(),
         )
-        tag_objects = []
-        for label in {t.strip() for t in tags if t.strip()}:
-            tag, _ = Tag.objects.get_or_create(slug=slugify(label)[:40], defaults={"name": label[:40]})
-            tag_objects.append(tag)
-        community.tags.set(tag_objects)
+        _set_tags(community, tags)
         membership = CommunityMembership.objects.create(community=community, agency=agency, role=CommunityRole.OWNER)
         grants.apply_membership(membership)
         audit.record(actor=actor, verb="community.created", target=community, agency=agency)
     policy.forget(actor)
     return community
+
+
+def update_community(
+    *,
+    actor: User,
+    community: Community,
+    name: str,
+    purpose: str,
+    description: str = "",
+    visibility: str = Visibility.LISTED,
+    entry_requirements: str = "",
+    tags: Iterable[str] = (),
+) -> Community:
+    """Owners change what the community says about itself and whether it is listed.
+
+    The address (slug) stays, so links keep working. Making a community unlisted hides it
+    from every non-member at once.
+    """
+    policy.check(actor, "manage", community)
+    name = _check_about(name=name, purpose=purpose, visibility=visibility)
+    with transaction.atomic():
+        community = _lock(community)
+        if Community.objects.filter(name__iexact=name).exclude(pk=community.pk).exists():
+            raise ActionError(f"A community named “{name}” already exists.", field="name")
+        changed = {
+            field: value
+            for field, value in {
+                "name": name,
+                "purpose": purpose.strip(),
+                "description": description.strip(),
+                "visibility": visibility,
+                "entry_requirements": entry_requirements.strip(),
+            }.items()
+            if getattr(community, field) != value
+        }
+        for field, value in changed.items():
+            setattr(community, field, value)
+        community.save()
+        _set_tags(community, tags)
+        audit.record(
+            actor=actor,
+            verb="community.updated",
+            target=community,
+            agency=actor.agency,
+            details={"changed": sorted(changed)},
+        )
+    return community
+
+
+def set_archived(*, actor: User, community: Community, archived: bool) -> Community:
+    """Archive (read-only, out of the directory and dashboards) or restore a community."""
+    policy.check(actor, "manage", community)
+    with transaction.atomic():
+        community = _lock(community)
+        if community.is_archived == archived:
+            raise ActionError(f"{community.name} is already {'archived' if archived else 'active'}.")
+        community.is_archived = archived
+        community.save(update_fields=["is_archived"])
+        audit.record(
+            actor=actor,
+            verb="community.archived" if archived else "community.restored",
+            target=community,
+            agency=actor.agency,
+        )
+    return community
+
+
+def _check_about(*, name: str, purpose: str, visibility: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ActionError("Give the community a name.", field="name")
+    if not (purpose or "").strip():
+        raise ActionError("Say in one sentence what the community is for.", field="purpose")
+    if visibility not in Visibility.values:
+        raise ActionError("Choose listed or unlisted.", field="visibility")
+    return name
+
+
+def _set_tags(community: Community, labels: Iterable[str]) -> None:
+    tags = []
+    for label in {t.strip() for t in labels if t.strip()}:
+        tag, _ = Tag.objects.get_or_create(slug=slugify(label)[:40], defaults={"name": label[:40]})
+        tags.append(tag)
+    community.tags.set(tags)
 
 
 # --- Invitations: owners ask, the agency decides ------------------------------------------

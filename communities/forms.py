@@ -38,7 +38,7 @@ class DirectoryFilterForm(forms.Form):
         return self.cleaned_data["state"].upper()
 
 
-class CreateCommunityForm(forms.Form):
+class CommunityForm(forms.Form):
     name = forms.CharField(max_length=200)
     purpose = forms.CharField(max_length=300, help_text="One sentence: why this community exists.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))

@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("<slug:slug>/", views.detail, name="community_detail"),
     path("<slug:slug>/access/", views.access, name="community_access"),
+    path("<slug:slug>/edit/", views.edit, name="community_edit"),
+    path("<slug:slug>/archive/", views.archive, name="community_archive"),
     path("<slug:slug>/participants/", views.participants, name="community_participants"),
     path("<slug:slug>/moderators/", views.moderator_appoint, name="community_moderator_appoint"),
     path("<slug:slug>/moderators/<int:user_id>/remove/", views.moderator_remove, name="community_moderator_remove"),

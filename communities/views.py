@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from communities import actions, page_selectors, selectors
 from communities.forms import (
-    CreateCommunityForm,
+    CommunityForm,
     DirectoryFilterForm,
     InviteAgencyForm,
     JoinRequestForm,
@@ -67,7 +67,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def create(request: HttpRequest) -> HttpResponse:
     agency = page_selectors.access_acting_agency(request.user)
-    form = CreateCommunityForm(request.POST or None)
+    form = CommunityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             community = actions.create_community(actor=request.user, **form.cleaned_data)
@@ -302,6 +302,47 @@ def access(request: HttpRequest, slug: str) -> HttpResponse:
         "can_manage": policy.can(request.user, "manage", community),
     }
     return render(request, "communities/access.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    community = selectors.access_community(request.user, slug, "manage")
+    initial = {
+        "name": community.name,
+        "purpose": community.purpose,
+        "description": community.description,
+        "visibility": community.visibility,
+        "entry_requirements": community.entry_requirements,
+        "tags": ", ".join(tag.name for tag in community.tags.all()),
+    }
+    form = CommunityForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_community(actor=request.user, community=community, **form.cleaned_data)
+        except ActionError as exc:
+            form_error(form, exc)
+        else:
+            return back(request, "community_detail", slug, ok="Saved.")
+    context = {"community": community, "form": form}
+    return render(request, "communities/edit.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def archive(request: HttpRequest, slug: str) -> HttpResponse:
+    community = selectors.access_community(request.user, slug, "manage")
+    archived = request.POST.get("archived") == "1"
+    try:
+        actions.set_archived(actor=request.user, community=community, archived=archived)
+    except ActionError as exc:
+        return back(request, "community_detail", slug, exc=exc)
+    ok = (
+        f"{community.name} is archived: read-only, and out of the directory and dashboards."
+        if archived
+        else f"{community.name} is active again."
+    )
+    return back(request, "community_detail", slug, ok=ok)
 
 
 @login_required

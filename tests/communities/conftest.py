@@ -215,6 +215,7 @@ def snapshot(world: CommunityWorld) -> tuple[Any, ...]:
         sorted(CommunityInvitation.objects.filter(community=community).values_list("pk", "status")),
         sorted(JoinRequest.objects.filter(community=community).values_list("pk", "status")),
         Community.objects.count(),
+        Community.objects.filter(pk=community.pk).values_list("name", "visibility", "is_archived").get(),
     )
 
 

@@ -356,3 +356,61 @@ def test_explain_many_matches_explain_in_fixed_queries(cast, community, django_a
         many = policy.explain_many(people, "view_content", community)
     assert many == singles
     assert many[cast.tribe_admin.pk] == []
+
+
+class TestEditAndArchive:
+    def test_owners_edit_about_and_tags(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        actions.update_community(
+            actor=cast.state_admin,
+            community=community,
+            name="Lakeland Emergency Coordination",
+            purpose="New purpose.",
+            tags=["wildfire"],
+        )
+        community.refresh_from_db()
+        assert community.name == "Lakeland Emergency Coordination"
+        assert community.slug == "lakeland-regional-emergency-coordination"
+        assert list(community.tags.values_list("slug", flat=True)) == ["wildfire"]
+        event = AuditEvent.objects.get(verb="community.updated")
+        assert event.details == {"changed": ["name", "purpose"]}
+
+    def test_making_it_unlisted_hides_it_from_outsiders_at_once(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        assert policy.can(fresh(cast.tribe_admin), "see", community)
+        actions.update_community(
+            actor=cast.state_admin,
+            community=community,
+            name=community.name,
+            purpose=community.purpose,
+            visibility=Visibility.UNLISTED,
+        )
+        community.refresh_from_db()
+        assert not policy.can(fresh(cast.tribe_admin), "see", community)
+        assert policy.can(fresh(cast.state_staff), "see", community)
+
+    def test_bad_edits_change_nothing(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        other = actions.create_community(actor=cast.county_admin, name="Pine Partners", purpose="Other.")
+        for kwargs, match in [
+            ({"name": other.name, "purpose": "x"}, "already exists"),
+            ({"name": " ", "purpose": "x"}, "name"),
+            ({"name": "Fine", "purpose": ""}, "what the community is for"),
+            ({"name": "Fine", "purpose": "x", "visibility": "secret"}, "listed or unlisted"),
+        ]:
+            with pytest.raises(ActionError, match=match):
+                actions.update_community(actor=cast.state_admin, community=community, **kwargs)
+        community.refresh_from_db()
+        assert community.name == "Lakeland Regional Emergency Coordination"
+        with pytest.raises(PermissionDenied):
+            actions.update_community(actor=cast.state_staff, community=community, name="X", purpose="Y")
+
+    def test_archive_hides_from_directory_and_blocks_joining(self, cast, community) -> None:  # type: ignore[no-untyped-def]
+        from communities.selectors import communities_for_directory
+
+        actions.set_archived(actor=cast.state_admin, community=community, archived=True)
+        assert community not in communities_for_directory()
+        assert policy.can(fresh(cast.state_staff), "view_content", community)
+        with pytest.raises(ActionError, match="archived"):
+            actions.invite_agency(actor=cast.state_admin, community=community, agency=cast.county)
+        with pytest.raises(ActionError, match="already archived"):
+            actions.set_archived(actor=cast.state_admin, community=community, archived=True)
+        actions.set_archived(actor=cast.state_admin, community=community, archived=False)
+        assert community in communities_for_directory()

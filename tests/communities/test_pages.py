@@ -438,3 +438,13 @@ def test_people_without_access_cannot_be_made_moderators(cw, client) -> None:  #
     )
     assert response.status_code == 404
     assert snapshot(cw) == before
+
+
+def test_edit_form_shows_errors_and_changes_nothing(cw, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(cw.owner_admin)
+    url = reverse("community_edit", args=[cw.community.slug])
+    assert cw.community.purpose in client.get(url).content.decode()
+    before = snapshot(cw)
+    response = client.post(url, {"name": "", "purpose": "", "visibility": "listed"})
+    assert response.status_code == 400
+    assert snapshot(cw) == before

@@ -123,6 +123,15 @@ ROUTES = [
         managers(302),
         method="post",
     ),
+    Route("edit form", _slug_url("community_edit"), managers(200)),
+    Route(
+        "edit",
+        _slug_url("community_edit"),
+        managers(302),
+        method="post",
+        data=lambda w: {"name": "Renamed Coordination", "purpose": "Still coordinating.", "visibility": "listed"},
+    ),
+    Route("archive", _slug_url("community_archive"), managers(302), method="post", data=lambda w: {"archived": "1"}),
     # Admins of member agencies choose who of their staff take part.
     Route("participants form", _slug_url("community_participants"), only(200, "owner_admin", "participant_admin")),
     Route(
