@@ -12,6 +12,7 @@ from communities.models import (
     CommunityMembership,
     CommunityRole,
     JoinRequest,
+    Moderator,
     Visibility,
 )
 from workspace.models import Agency, AgencyRole, User
@@ -127,6 +128,17 @@ def seed(out: TextIO) -> None:
                 continue
             invitation = actions.invite_agency(actor=_admin(owner), community=community, agency=agency, role=role)
             actions.accept_invitation(actor=_admin(agency), invitation=invitation)
+
+    # In the health coalition, LOEM takes part through its planning chief only, and a
+    # Harbor County nurse coordinator moderates.
+    coalition = Community.objects.get(slug="lakeland-health-coalition")
+    loem = CommunityMembership.objects.get(community=coalition, agency=agencies["loem"])
+    if loem.all_staff:
+        planner = User.objects.get(email="marcus.ortega@loem.lakeland.example")
+        actions.set_participants(actor=_admin(agencies["loem"]), community=coalition, people=[planner])
+    nurse = User.objects.get(email="ben.foster@health.harborcounty.example")
+    if not Moderator.objects.filter(community=coalition, user=nurse).exists():
+        actions.appoint_moderator(actor=_admin(agencies["ldh"]), community=coalition, person=nurse)
 
     for community_slug, agency_slug, role in PENDING_INVITATIONS:
         community, agency = Community.objects.get(slug=community_slug), agencies[agency_slug]
