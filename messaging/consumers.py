@@ -65,3 +65,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         """Channel-layer message: the person was deactivated or signed out everywhere."""
         await self.send_frame({"type": "signed_out", "reason": event.get("reason", "")})
         await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def notification_created(self, event: dict[str, Any]) -> None:
+        """Channel-layer message: a notification for this person was committed."""
+        await self.send_frame({"type": "notification", **event["notification"]})

@@ -34,5 +34,6 @@ urlpatterns = [
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("agencies/", include(agency_patterns)),
     path("communities/", include("communities.urls")),
+    path("notifications/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]

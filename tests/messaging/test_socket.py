@@ -1,4 +1,4 @@
-"""The WebSocket endpoint: session authentication, origin validation, and sign-out."""
+"""The WebSocket endpoint: session authentication, origin validation, sign-out, notifications."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 
+from messaging.models import Notification
+from messaging.notifications import notify
 from tests.factories import AgencyFactory, PersonFactory
 from workspace import actions
 from workspace.asgi import application
@@ -103,3 +105,59 @@ async def test_deactivated_persons_old_cookie_cannot_reconnect() -> None:
     await database_sync_to_async(actions.deactivate_staff)(actor=admin, member=staff)
     connected, code = await communicator(cookie).connect()
     assert not connected and code == 4401
+
+
+@database_sync_to_async
+def notify_committed(user, *, fail: bool = False) -> Notification | None:  # type: ignore[no-untyped-def]
+    try:
+        with transaction.atomic():
+            notify(
+                [user],
+                kind="community.invited",
+                title="Lakeland OEM invited Harbor EM",
+                body="Join the Basin Flood Working Group.",
+                url="/communities/basin-flood/",
+                email=False,
+            )
+            if fail:
+                raise RuntimeError("the action failed after notifying")
+    except RuntimeError:
+        return None
+    return Notification.objects.get(recipient=user)
+
+
+async def test_committed_notification_reaches_only_the_recipients_sockets() -> None:
+    admin, staff = await make_people()
+    mine = communicator(await signed_in_cookie(staff))
+    await mine.connect()
+    await mine.receive_json_from()
+    theirs = communicator(await signed_in_cookie(admin))
+    await theirs.connect()
+    await theirs.receive_json_from()
+
+    row = await notify_committed(staff)
+    assert row is not None
+    assert await mine.receive_json_from(timeout=3) == {
+        "type": "notification",
+        "id": row.pk,
+        "kind": "community.invited",
+        "title": "Lakeland OEM invited Harbor EM",
+        "body": "Join the Basin Flood Working Group.",
+        "url": "/communities/basin-flood/",
+        "created_at": row.created_at.isoformat(),
+    }
+    assert await theirs.receive_nothing(timeout=0.3)
+    await mine.disconnect()
+    await theirs.disconnect()
+
+
+async def test_rolled_back_notification_never_reaches_the_socket() -> None:
+    _admin, staff = await make_people()
+    socket = communicator(await signed_in_cookie(staff))
+    await socket.connect()
+    await socket.receive_json_from()
+    assert await notify_committed(staff, fail=True) is None
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.send_json_to({"type": "ping", "ref": "still-open"})
+    assert await socket.receive_json_from() == {"type": "pong", "ref": "still-open"}
+    await socket.disconnect()
