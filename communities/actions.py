@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,10 +24,10 @@ from communities.models import (
     Tag,
     Visibility,
 )
+from messaging.notifications import agency_admins, notify
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, AgencyMembership, AgencyRole, User
-from workspace.notify import email_on_commit
 
 # Addresses under /communities/ that are pages, not communities.
 RESERVED_SLUGS = frozenset({"new", "inbox"})
@@ -46,20 +47,12 @@ def _acting_agency(actor: User) -> Agency:
     return agency
 
 
-def _admins_emails(agencies: Iterable[Agency]) -> list[str]:
-    return list(
-        AgencyMembership.objects.filter(
-            agency__in=list(agencies), role=AgencyRole.ADMIN, user__is_active=True
-        ).values_list("user__email", flat=True)
-    )
-
-
 def _owners(community: Community) -> list[Agency]:
     return [m.agency for m in community.memberships.select_related("agency").filter(role=CommunityRole.OWNER)]
 
 
-def _link(community: Community) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}/communities/{community.slug}/"
+def _path(community: Community) -> str:
+    return reverse("community_detail", args=[community.slug])
 
 
 def _lock(community: Community) -> Community:
@@ -237,12 +230,13 @@ def invite_agency(
         audit.record(
             actor=actor, verb="community.agency_invited", target=community, agency=agency, details={"role": role}
         )
-        email_on_commit(
-            f"{community.name}: {agency.short_name} is invited to join",
-            f"{actor.full_name} ({actor.agency}) invited {agency.name} to join “{community.name}” as "
-            f"{role}.\n\n{community.purpose}\n\nAn admin of {agency.short_name} can accept or decline: "
-            f"{settings.SITE_URL.rstrip('/')}/communities/inbox/\n",
-            _admins_emails([agency]),
+        notify(
+            agency_admins([agency]),
+            kind="community.invited",
+            title=f"{community.name}: {agency.short_name} is invited to join",
+            body=f"{actor.full_name} ({actor.agency}) invited {agency.name} to join “{community.name}” as "
+            f"{role}.\n\n{community.purpose}\n\nAn admin of {agency.short_name} can accept or decline in the inbox.",
+            url=reverse("community_inbox"),
         )
     return invitation
 
@@ -283,10 +277,12 @@ def accept_invitation(*, actor: User, invitation: CommunityInvitation) -> Commun
         invitation = _lock_pending(CommunityInvitation, invitation)
         _decide(invitation, actor=actor, status=ConsentStatus.ACCEPTED)
         membership = _admit(actor=actor, community=invitation.community, agency=agency, role=invitation.role)
-        email_on_commit(
-            f"{invitation.community.name}: {agency.short_name} accepted",
-            f"{agency.name} accepted the invitation to “{invitation.community.name}”.\n{_link(invitation.community)}\n",
-            _admins_emails(_owners(invitation.community)),
+        notify(
+            agency_admins(_owners(invitation.community)),
+            kind="community.invitation_accepted",
+            title=f"{invitation.community.name}: {agency.short_name} accepted",
+            body=f"{agency.name} accepted the invitation to “{invitation.community.name}”.",
+            url=_path(invitation.community),
         )
     return membership
 
@@ -299,10 +295,12 @@ def decline_invitation(*, actor: User, invitation: CommunityInvitation) -> None:
         invitation = _lock_pending(CommunityInvitation, invitation)
         _decide(invitation, actor=actor, status=ConsentStatus.DECLINED)
         audit.record(actor=actor, verb="community.invitation_declined", target=invitation.community, agency=agency)
-        email_on_commit(
-            f"{invitation.community.name}: {agency.short_name} declined",
-            f"{agency.name} declined the invitation to “{invitation.community.name}”.\n",
-            _admins_emails(_owners(invitation.community)),
+        notify(
+            agency_admins(_owners(invitation.community)),
+            kind="community.invitation_declined",
+            title=f"{invitation.community.name}: {agency.short_name} declined",
+            body=f"{agency.name} declined the invitation to “{invitation.community.name}”.",
+            url=_path(invitation.community),
         )
 
 
@@ -341,11 +339,12 @@ def request_to_join(*, actor: User, community: Community, reason: str) -> JoinRe
             community=community, agency=agency, reason=reason, created_by=actor, expires_at=_expiry()
         )
         audit.record(actor=actor, verb="community.join_requested", target=community, agency=agency)
-        email_on_commit(
-            f"{community.name}: {agency.short_name} asks to join",
-            f"{actor.full_name} of {agency.name} asks to join “{community.name}”:\n\n{reason}\n\n"
-            f"Approve or decline: {_link(community)}\n",
-            _admins_emails(_owners(community)),
+        notify(
+            agency_admins(_owners(community)),
+            kind="community.join_requested",
+            title=f"{community.name}: {agency.short_name} asks to join",
+            body=f"{actor.full_name} of {agency.name} asks to join “{community.name}”:\n\n{reason}",
+            url=_path(community),
         )
     return join_request
 
@@ -360,11 +359,12 @@ def approve_request(
         join_request = _lock_pending(JoinRequest, join_request)
         _decide(join_request, actor=actor, status=ConsentStatus.ACCEPTED)
         membership = _admit(actor=actor, community=join_request.community, agency=join_request.agency, role=role)
-        email_on_commit(
-            f"{join_request.community.name}: request approved",
-            f"{join_request.agency.name} joined “{join_request.community.name}” as {role}.\n"
-            f"{_link(join_request.community)}\n",
-            _admins_emails([join_request.agency]),
+        notify(
+            agency_admins([join_request.agency]),
+            kind="community.request_approved",
+            title=f"{join_request.community.name}: request approved",
+            body=f"{join_request.agency.name} joined “{join_request.community.name}” as {role}.",
+            url=_path(join_request.community),
         )
     return membership
 
@@ -377,10 +377,12 @@ def decline_request(*, actor: User, join_request: JoinRequest) -> None:
         audit.record(
             actor=actor, verb="community.request_declined", target=join_request.community, agency=join_request.agency
         )
-        email_on_commit(
-            f"{join_request.community.name}: request declined",
-            f"The owners of “{join_request.community.name}” declined {join_request.agency.name}'s request.\n",
-            _admins_emails([join_request.agency]),
+        notify(
+            agency_admins([join_request.agency]),
+            kind="community.request_declined",
+            title=f"{join_request.community.name}: request declined",
+            body=f"The owners of “{join_request.community.name}” declined {join_request.agency.name}'s request.",
+            url=reverse("community_inbox"),
         )
 
 

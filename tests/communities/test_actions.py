@@ -414,3 +414,14 @@ class TestEditAndArchive:
             actions.set_archived(actor=cast.state_admin, community=community, archived=True)
         actions.set_archived(actor=cast.state_admin, community=community, archived=False)
         assert community in communities_for_directory()
+
+
+def test_consent_steps_notify_the_other_side_in_app(cast, community) -> None:  # type: ignore[no-untyped-def]
+    from messaging.models import Notification
+
+    invitation = actions.invite_agency(actor=cast.state_admin, community=community, agency=cast.county)
+    note = Notification.objects.get(recipient=cast.county_admin)
+    assert note.kind == "community.invited" and note.url == "/communities/inbox/"
+    assert not Notification.objects.filter(recipient=cast.county_staff).exists()
+    actions.accept_invitation(actor=cast.county_admin, invitation=invitation)
+    assert Notification.objects.filter(recipient=cast.state_admin, kind="community.invitation_accepted").exists()
