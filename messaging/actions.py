@@ -1,17 +1,28 @@
 """Write path for messaging. One function per intent, keyword-only, the actor explicit.
 
 Notifications are written by ``messaging.notifications.notify``, called from inside other
-apps' actions; here is what a person does with their own.
+apps' actions. Thread and message changes append to the event log (``messaging.events``)
+in the same transaction; the live send happens after commit.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from messaging.models import Notification
-from workspace.models import User
+from communities.models import Community
+from messaging import events, markup
+from messaging.models import Message, MessageRevision, Notification, Reaction, Thread
+from workspace import audit, policy
+from workspace.exceptions import ActionError
+from workspace.models import Agency, User
 
 
 def mark_read(*, actor: User, notification_ids: list[int] | None) -> int:
@@ -28,3 +39,212 @@ def mark_read(*, actor: User, notification_ids: list[int] | None) -> int:
         if notification_ids is not None:
             unread = unread.filter(pk__in=notification_ids)
         return unread.update(read_at=timezone.now())
+
+
+# --- Threads and messages -----------------------------------------------------------------
+
+REACTIONS = ("👍", "✅", "👀", "❤️", "⚠️", "🙏")
+
+
+def _message_data(message: Message) -> dict[str, object]:
+    """What clients get for a message: the same shape in events and in replays."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.pk,
+        "thread": message.thread_id,
+        "author": {"id": message.author_id, "name": message.author.full_name},
+        "agency": {"id": message.author_agency_id, "short_name": message.author_agency.short_name},
+        "html": "" if deleted else message.body_html,
+        "reply_to": message.reply_to_id,
+        "created_at": message.created_at,
+        "edited_at": message.edited_at,
+        "deleted": deleted,
+        "client_id": str(message.client_id),
+    }
+
+
+def _touch(thread: Thread) -> None:
+    Thread.objects.filter(pk=thread.pk).update(last_activity_at=timezone.now())
+
+
+def _check_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ActionError("Write something first.", field="body", code="empty_body")
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise ActionError(
+            f"Messages are limited to {settings.MESSAGE_MAX_LENGTH:,} characters.", field="body", code="too_long"
+        )
+    return body
+
+
+def create_thread(
+    *,
+    actor: User,
+    community: Community,
+    title: str,
+    body: str,
+    client_id: uuid.UUID | None = None,
+    restrict_to: Iterable[Agency] | None = None,
+) -> Thread:
+    """Open a thread with its first message, optionally restricted to some member agencies
+    (the actor's own agency is always among them)."""
+    policy.check(actor, "post", community)
+    if community.is_archived:
+        raise ActionError("This community is archived.", code="archived")
+    title = (title or "").strip()
+    if not title:
+        raise ActionError("Give the thread a title.", field="title")
+    if len(title) > 200:
+        raise ActionError("Keep the title under 200 characters.", field="title")
+    body = _check_body(body)
+    agency = actor.agency
+    with transaction.atomic():
+        allowed: list[Agency] = []
+        if restrict_to is not None:
+            member_ids = set(community.memberships.values_list("agency_id", flat=True))
+            allowed = [a for a in restrict_to if a.pk in member_ids]
+            if len(allowed) != len(list(restrict_to)):
+                raise ActionError("Only member agencies of the community can be chosen.", field="restrict_to")
+            if agency.pk not in {a.pk for a in allowed}:
+                allowed.append(agency)
+        thread = Thread.objects.create(
+            community=community, title=title, author=actor, author_agency=agency, restricted=restrict_to is not None
+        )
+        if allowed:
+            thread.allowed_agencies.set(allowed)
+        message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id or uuid.uuid4())
+        events.append(
+            f"community:{community.pk}",
+            "thread.created",
+            {"thread": _thread_data(thread), "restricted_to": [a.pk for a in allowed] or None},
+        )
+        audit.record(
+            actor=actor,
+            verb="thread.created",
+            target=thread,
+            details={"community": community.slug, "restricted": bool(allowed)},
+        )
+    del message
+    return thread
+
+
+def _thread_data(thread: Thread) -> dict[str, object]:
+    return {
+        "id": thread.pk,
+        "community": thread.community_id,
+        "title": thread.title,
+        "restricted": thread.restricted,
+        "pinned": thread.is_pinned,
+        "locked": thread.is_locked,
+    }
+
+
+def _create_message(
+    *, actor: User, thread: Thread, body: str, client_id: uuid.UUID, reply_to: Message | None = None
+) -> Message:
+    message = Message.objects.create(
+        thread=thread,
+        author=actor,
+        author_agency=actor.agency,
+        body_source=body,
+        body_html=markup.render(body),
+        client_id=client_id,
+        reply_to=reply_to,
+    )
+    events.append(thread.stream, "message.created", _message_data(message))
+    _touch(thread)
+    return message
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    created: bool  # False when the client_id had already been posted (a retry)
+
+
+def post_message(
+    *, actor: User, thread: Thread, body: str, client_id: uuid.UUID, reply_to_id: int | None = None
+) -> Posted:
+    """Post in a thread. Idempotent: the same ``client_id`` from the same person stores one
+    message, and a retry gets the first one back."""
+    existing = Message.objects.filter(author=actor, client_id=client_id).select_related("thread").first()
+    if existing is not None:
+        if existing.thread_id != thread.pk:
+            raise ActionError("This client_id was used for another thread.", field="client_id", code="client_id_reused")
+        return Posted(existing, created=False)
+    policy.check(actor, "post", thread)
+    body = _check_body(body)
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = Message.objects.filter(pk=reply_to_id, thread=thread).first()
+        if reply_to is None:
+            raise ActionError("The message replied to is not in this thread.", field="reply_to", code="bad_reply_to")
+    try:
+        with transaction.atomic():
+            message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id, reply_to=reply_to)
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race.
+        return Posted(Message.objects.get(author=actor, client_id=client_id), created=False)
+    return Posted(message, created=True)
+
+
+def edit_message(*, actor: User, message: Message, body: str) -> Message:
+    """The author rewrites a message; the earlier text is kept as a revision."""
+    policy.check(actor, "edit", message)
+    body = _check_body(body)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update().select_related("thread", "author", "author_agency").get(pk=message.pk)
+        )
+        if message.deleted_at is not None:
+            raise ActionError("A deleted message cannot be edited.", code="deleted")
+        if body == message.body_source:
+            return message
+        MessageRevision.objects.create(
+            message=message, body_source=message.body_source, body_html=message.body_html, replaced_by=actor
+        )
+        message.body_source, message.body_html, message.edited_at = body, markup.render(body), timezone.now()
+        message.save(update_fields=["body_source", "body_html", "edited_at"])
+        events.append(message.thread.stream, "message.edited", _message_data(message))
+    return message
+
+
+def delete_message(*, actor: User, message: Message) -> Message:
+    """Hide a message's content from everyone; the row and its revisions stay for the record."""
+    policy.check(actor, "delete", message)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update().select_related("thread", "author", "author_agency").get(pk=message.pk)
+        )
+        if message.deleted_at is not None:
+            return message
+        message.deleted_at, message.deleted_by = timezone.now(), actor
+        message.save(update_fields=["deleted_at", "deleted_by"])
+        events.append(message.thread.stream, "message.deleted", _message_data(message))
+        audit.record(actor=actor, verb="message.deleted", target=message, agency=message.author_agency)
+    return message
+
+
+def react(*, actor: User, message: Message, emoji: str, on: bool = True) -> None:
+    """Add (or with ``on=False`` remove) one of the allowed reactions. Idempotent."""
+    policy.check(actor, "react", message)
+    if emoji not in REACTIONS:
+        raise ActionError("Choose one of the offered reactions.", field="emoji", code="bad_emoji")
+    with transaction.atomic():
+        if on:
+            _, changed = Reaction.objects.get_or_create(message=message, user=actor, emoji=emoji)
+        else:
+            changed = bool(Reaction.objects.filter(message=message, user=actor, emoji=emoji).delete()[0])
+        if changed:
+            counts = dict(
+                Reaction.objects.filter(message=message)
+                .values_list("emoji")
+                .annotate(n=Count("pk"))
+                .values_list("emoji", "n")
+            )
+            events.append(
+                f"thread:{message.thread_id}",
+                "reaction.changed",
+                {"message": message.pk, "user": actor.pk, "emoji": emoji, "on": on, "counts": counts},
+            )

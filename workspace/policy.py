@@ -216,3 +216,59 @@ def _community_standing(agencies: list[Agency], community: Community) -> dict[in
 
 
 _STANDING[Community] = _community_standing
+
+
+# --- Thread and message rules -------------------------------------------------------------
+# A thread's audience is its community's readers, narrowed to the allowed agencies when it
+# is restricted. Rules here read the community's grants, so a membership change reaches
+# every thread at once; selectors filter lists with the same conditions in SQL.
+from messaging.models import Message, Thread  # noqa: E402
+
+
+def _may_view_thread(user: User, thread: Thread) -> bool:
+    if "view_content" not in held_perms(user, thread.community):
+        return False
+    if not thread.restricted:
+        return True
+    agency = user.agency
+    return agency is not None and thread.allowed_agencies.filter(pk=agency.pk).exists()
+
+
+def _may_post_in_thread(user: User, thread: Thread) -> bool:
+    community = thread.community
+    if thread.is_locked or thread.is_archived or community.is_archived:
+        return False
+    return "post" in held_perms(user, community) and _may_view_thread(user, thread)
+
+
+def _may_edit_message(user: User, message: Message) -> bool:
+    return message.author_id == user.pk and message.deleted_at is None and _may_post_in_thread(user, message.thread)
+
+
+def _may_delete_message(user: User, message: Message) -> bool:
+    if not _may_view_thread(user, message.thread):
+        return False
+    return message.author_id == user.pk or "moderate" in held_perms(user, message.thread.community)
+
+
+register(
+    Thread,
+    "view",
+    Rule(predicate=_may_view_thread, explanation="Readers of the community (of the allowed agencies, if restricted)."),
+)
+register(
+    Thread,
+    "post",
+    Rule(predicate=_may_post_in_thread, explanation="Posters of the community, while the thread is open."),
+)
+register(
+    Thread,
+    "moderate",
+    Rule(
+        predicate=lambda user, thread: "moderate" in held_perms(user, thread.community),
+        explanation="Community moderators.",
+    ),
+)
+register(Message, "edit", Rule(predicate=_may_edit_message, explanation="The author, while they may post."))
+register(Message, "delete", Rule(predicate=_may_delete_message, explanation="The author, or a moderator."))
+register(Message, "react", Rule(predicate=lambda user, m: _may_post_in_thread(user, m.thread), explanation="Posters."))

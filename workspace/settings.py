@@ -239,3 +239,10 @@ TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 # How long a community invitation or join request waits for the other side's decision.
 COMMUNITY_CONSENT_TTL = timedelta(days=int(os.environ.get("COMMUNITY_CONSENT_TTL_DAYS", "14")))
+
+# Realtime: how many missed events a reconnecting client may replay one by one before it
+# is told to resync (reload the stream), and how long the event log keeps events.
+EVENT_REPLAY_LIMIT = int(os.environ.get("EVENT_REPLAY_LIMIT", "500"))
+EVENT_LOG_KEEP_DAYS = int(os.environ.get("EVENT_LOG_KEEP_DAYS", "30"))
+# Largest message body accepted, in characters.
+MESSAGE_MAX_LENGTH = int(os.environ.get("MESSAGE_MAX_LENGTH", "20000"))

@@ -1,0 +1,87 @@
+"""The event log: every change a live client must see, in order, per stream.
+
+``append`` writes the event in the caller's transaction and, on commit, sends it on the
+channel layer once, already serialized: consumers forward the text as is. Streams are
+``thread:<id>``, ``community:<id>`` and ``user:<id>``; each has its own gap-free ``seq``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min
+
+from messaging.models import StreamCursor, StreamEvent
+from workspace.realtime import send_on_commit
+
+
+def stream_group(stream: str) -> str:
+    """The channel-layer group of a stream (group names allow no colon)."""
+    return "stream." + stream.replace(":", ".")
+
+
+def frame(event: StreamEvent) -> str:
+    """The wire frame of an event, serialized once."""
+    return json.dumps(
+        {"type": "event", "stream": event.stream, "seq": event.seq, "event": event.kind, "data": event.data},
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+    )
+
+
+def _next_seq(stream: str) -> int:
+    """Allocate the stream's next seq. The UPDATE locks the cursor row until commit, so
+    concurrent writers to one stream take turns and seqs never repeat or skip."""
+    if not StreamCursor.objects.filter(stream=stream).update(seq=F("seq") + 1):
+        try:
+            with transaction.atomic():
+                StreamCursor.objects.create(stream=stream, seq=1)
+                return 1
+        except IntegrityError:
+            StreamCursor.objects.filter(stream=stream).update(seq=F("seq") + 1)
+    return StreamCursor.objects.values_list("seq", flat=True).get(stream=stream)
+
+
+def append(stream: str, kind: str, data: dict[str, Any]) -> StreamEvent:
+    """Record an event on ``stream`` and send it after commit. Call inside a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events.append must run inside the action's transaction")
+    # Round-trip through JSON so the stored data and the sent frame are identical.
+    data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    event = StreamEvent.objects.create(stream=stream, seq=_next_seq(stream), kind=kind, data=data)
+    send_on_commit(
+        stream_group(stream), {"type": "stream.event", "stream": stream, "seq": event.seq, "text": frame(event)}
+    )
+    return event
+
+
+def current_seq(stream: str) -> int:
+    return StreamCursor.objects.filter(stream=stream).values_list("seq", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a client that has ``since`` must receive: the missed events, or a resync."""
+
+    events: list[StreamEvent]
+    resync: bool
+    seq: int
+
+
+def replay(stream: str, since: int | None, limit: int | None = None) -> Replay:
+    """Events after ``since`` in order. ``resync`` when the log no longer holds them all
+    (pruned), or when more are missing than a client should replay one by one."""
+    seq = current_seq(stream)
+    if since is None or since >= seq:
+        return Replay([], False, seq)
+    limit = limit or settings.EVENT_REPLAY_LIMIT
+    oldest = StreamEvent.objects.filter(stream=stream).aggregate(oldest=Min("seq"))["oldest"]
+    if since < 0 or oldest is None or oldest > since + 1 or seq - since > limit:
+        return Replay([], True, seq)
+    events = list(StreamEvent.objects.filter(stream=stream, seq__gt=since, seq__lte=seq).order_by("seq"))
+    return Replay(events, False, seq)

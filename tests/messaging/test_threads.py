@@ -1,0 +1,219 @@
+"""Threads and messages: the write path, the event log, and who may do what."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from communities import actions as community_actions
+from communities.models import Community, CommunityRole
+from messaging import actions, events
+from messaging.models import Message, MessageRevision, StreamEvent, Thread
+from tests.factories import AgencyFactory, PersonFactory
+from workspace import policy
+from workspace.exceptions import ActionError
+from workspace.models import AgencyRole, User
+
+
+@dataclass
+class Room:
+    community: Community
+    thread: Thread
+    owner: User
+    owner_admin: User
+    participant: User
+    observer: User
+    outsider: User
+
+
+def fresh(user: User) -> User:
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def room(db) -> Room:  # type: ignore[no-untyped-def]
+    owner_agency, part, obs, out = (AgencyFactory() for _ in range(4))
+    owner_admin = PersonFactory(agency=owner_agency, role=AgencyRole.ADMIN)
+    community = community_actions.create_community(actor=owner_admin, name="Easton River Flood", purpose="Flood.")
+    for agency, role in ((part, CommunityRole.PARTICIPANT), (obs, CommunityRole.OBSERVER)):
+        admin = PersonFactory(agency=agency, role=AgencyRole.ADMIN)
+        invitation = community_actions.invite_agency(actor=owner_admin, community=community, agency=agency, role=role)
+        community_actions.accept_invitation(actor=admin, invitation=invitation)
+    owner = PersonFactory(agency=owner_agency)
+    thread = actions.create_thread(actor=owner, community=community, title="Sandbags", body="Need 20,000.")
+    return Room(
+        community=community,
+        thread=thread,
+        owner=owner,
+        owner_admin=owner_admin,
+        participant=PersonFactory(agency=part),
+        observer=PersonFactory(agency=obs),
+        outsider=PersonFactory(agency=out),
+    )
+
+
+def post(room: Room, person: User, body: str = "On it.", client_id: uuid.UUID | None = None):  # type: ignore[no-untyped-def]
+    return actions.post_message(actor=fresh(person), thread=room.thread, body=body, client_id=client_id or uuid.uuid4())
+
+
+class TestPosting:
+    def test_post_renders_once_and_logs_an_event(self, room) -> None:  # type: ignore[no-untyped-def]
+        posted = post(room, room.participant, "**20,000** bags <script>x</script>")
+        message = posted.message
+        assert posted.created and "<strong>20,000</strong>" in message.body_html and "<script" not in message.body_html
+        event = StreamEvent.objects.get(stream=room.thread.stream, seq=2)
+        assert event.kind == "message.created" and event.data["id"] == message.pk
+        assert event.data["agency"]["short_name"] == room.participant.agency.short_name
+
+    def test_same_client_id_stores_one_message(self, room) -> None:  # type: ignore[no-untyped-def]
+        cid = uuid.uuid4()
+        first = post(room, room.participant, client_id=cid)
+        again = post(room, room.participant, "different text on retry", client_id=cid)
+        assert not again.created and again.message.pk == first.message.pk
+        assert Message.objects.filter(client_id=cid).count() == 1
+        assert events.current_seq(room.thread.stream) == 2
+
+    def test_client_id_of_another_thread_is_refused(self, room) -> None:  # type: ignore[no-untyped-def]
+        cid = uuid.uuid4()
+        post(room, room.owner, client_id=cid)
+        other = actions.create_thread(actor=fresh(room.owner), community=room.community, title="Shelter", body="Open.")
+        with pytest.raises(ActionError, match="another thread"):
+            actions.post_message(actor=fresh(room.owner), thread=other, body="x", client_id=cid)
+
+    @pytest.mark.parametrize("person", ["observer", "outsider"])
+    def test_observers_and_outsiders_cannot_post(self, room, person: str) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(PermissionDenied):
+            post(room, getattr(room, person))
+        assert Message.objects.count() == 1
+
+    @pytest.mark.parametrize(("body", "code"), [("   ", "empty_body"), ("x" * 20_001, "too_long")])
+    def test_bad_bodies_are_refused_and_store_nothing(self, room, body: str, code: str) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(ActionError) as excinfo:
+            post(room, room.participant, body)
+        assert excinfo.value.code == code
+        assert Message.objects.count() == 1 and events.current_seq(room.thread.stream) == 1
+
+    def test_reply_must_be_in_the_same_thread(self, room) -> None:  # type: ignore[no-untyped-def]
+        other = actions.create_thread(actor=fresh(room.owner), community=room.community, title="Other", body="x")
+        foreign = other.messages.get()
+        with pytest.raises(ActionError, match="not in this thread"):
+            actions.post_message(
+                actor=fresh(room.owner), thread=room.thread, body="re", client_id=uuid.uuid4(), reply_to_id=foreign.pk
+            )
+
+    def test_locked_thread_takes_no_posts(self, room) -> None:  # type: ignore[no-untyped-def]
+        Thread.objects.filter(pk=room.thread.pk).update(is_locked=True)
+        room.thread.refresh_from_db()
+        with pytest.raises(PermissionDenied):
+            post(room, room.participant)
+
+    def test_rolled_back_post_sends_nothing(self, room, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+        with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+            with transaction.atomic():
+                post(room, room.participant)
+                raise RuntimeError("boom")
+        assert callbacks == []
+        assert events.current_seq(room.thread.stream) == 1
+
+
+class TestEditDeleteReact:
+    def test_edit_keeps_history_and_logs(self, room) -> None:  # type: ignore[no-untyped-def]
+        message = post(room, room.participant, "first").message
+        actions.edit_message(actor=fresh(room.participant), message=message, body="second")
+        message.refresh_from_db()
+        assert message.body_source == "second" and message.edited_at is not None
+        assert MessageRevision.objects.get(message=message).body_source == "first"
+        assert StreamEvent.objects.get(stream=room.thread.stream, seq=3).kind == "message.edited"
+
+    def test_only_the_author_edits(self, room) -> None:  # type: ignore[no-untyped-def]
+        message = post(room, room.participant).message
+        with pytest.raises(PermissionDenied):
+            actions.edit_message(actor=fresh(room.owner), message=message, body="hijack")
+
+    def test_delete_hides_content_keeps_row(self, room) -> None:  # type: ignore[no-untyped-def]
+        message = post(room, room.participant, "secret location").message
+        actions.delete_message(actor=fresh(room.participant), message=message)
+        event = StreamEvent.objects.get(stream=room.thread.stream, seq=3)
+        assert event.kind == "message.deleted" and event.data["html"] == "" and event.data["deleted"]
+        message.refresh_from_db()
+        assert message.deleted_at and message.body_source == "secret location"
+        with pytest.raises(PermissionDenied):
+            actions.edit_message(actor=fresh(room.participant), message=message, body="back")
+
+    def test_moderators_delete_others_messages_others_cannot(self, room) -> None:  # type: ignore[no-untyped-def]
+        message = post(room, room.participant).message
+        with pytest.raises(PermissionDenied):
+            actions.delete_message(actor=fresh(room.observer), message=message)
+        actions.delete_message(actor=fresh(room.owner_admin), message=message)  # owner admins moderate
+
+    def test_reactions_are_idempotent_and_counted(self, room) -> None:  # type: ignore[no-untyped-def]
+        message = post(room, room.participant).message
+        actions.react(actor=fresh(room.owner), message=message, emoji="👍")
+        actions.react(actor=fresh(room.owner), message=message, emoji="👍")
+        assert events.current_seq(room.thread.stream) == 3
+        assert StreamEvent.objects.get(stream=room.thread.stream, seq=3).data["counts"] == {"👍": 1}
+        with pytest.raises(ActionError):
+            actions.react(actor=fresh(room.owner), message=message, emoji="🚀")
+        with pytest.raises(PermissionDenied):
+            actions.react(actor=fresh(room.observer), message=message, emoji="👍")
+
+
+class TestRestrictedThreads:
+    def test_only_allowed_agencies_see_a_restricted_thread(self, room) -> None:  # type: ignore[no-untyped-def]
+        thread = actions.create_thread(
+            actor=fresh(room.owner),
+            community=room.community,
+            title="Measles exposure",
+            body="Names inside.",
+            restrict_to=[room.participant.agency],
+        )
+        assert policy.can(fresh(room.owner), "view", thread)  # own agency is always allowed
+        assert policy.can(fresh(room.participant), "view", thread)
+        assert not policy.can(fresh(room.observer), "view", thread)
+        assert not policy.can(fresh(room.outsider), "view", thread)
+
+    def test_restricting_to_a_non_member_is_refused(self, room) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(ActionError, match="member agencies"):
+            actions.create_thread(
+                actor=fresh(room.owner),
+                community=room.community,
+                title="x",
+                body="y",
+                restrict_to=[room.outsider.agency],
+            )
+        assert Thread.objects.count() == 1
+
+
+class TestEventLog:
+    def test_seq_increases_by_one_per_stream(self, room) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(5):
+            post(room, room.participant)
+        seqs = list(StreamEvent.objects.filter(stream=room.thread.stream).values_list("seq", flat=True))
+        assert seqs == [1, 2, 3, 4, 5, 6]
+
+    def test_replay_returns_exactly_what_was_missed(self, room) -> None:  # type: ignore[no-untyped-def]
+        first = post(room, room.participant, "a").message
+        post(room, room.participant, "b")
+        actions.edit_message(actor=fresh(room.participant), message=first, body="a2")
+        result = events.replay(room.thread.stream, since=2)
+        assert [(e.seq, e.kind) for e in result.events] == [(3, "message.created"), (4, "message.edited")]
+        assert not result.resync and result.seq == 4
+        assert events.replay(room.thread.stream, since=4).events == []
+
+    def test_replay_older_than_the_log_asks_for_resync(self, room, settings) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(3):
+            post(room, room.participant)
+        StreamEvent.objects.filter(stream=room.thread.stream, seq__lte=2).delete()
+        assert events.replay(room.thread.stream, since=1).resync
+        assert not events.replay(room.thread.stream, since=2).resync
+        settings.EVENT_REPLAY_LIMIT = 1
+        assert events.replay(room.thread.stream, since=2).resync
+
+    @pytest.mark.django_db(transaction=True)
+    def test_append_outside_a_transaction_is_a_bug(self) -> None:
+        with pytest.raises(RuntimeError):
+            events.append("thread:1", "x", {})
