@@ -112,10 +112,9 @@ class TestPosting:
             post(room, room.participant)
 
     def test_rolled_back_post_sends_nothing(self, room, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-        with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
-            with transaction.atomic():
-                post(room, room.participant)
-                raise RuntimeError("boom")
+        with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+            post(room, room.participant)
+            raise RuntimeError("boom")
         assert callbacks == []
         assert events.current_seq(room.thread.stream) == 1
 
