@@ -28,6 +28,7 @@ from messaging.notifications import agency_admins, notify
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, AgencyMembership, AgencyRole, User
+from workspace.realtime import access_changed_on_commit
 
 # Addresses under /communities/ that are pages, not communities.
 RESERVED_SLUGS = frozenset({"new", "inbox"})
@@ -45,6 +46,10 @@ def _acting_agency(actor: User) -> Agency:
         raise ActionError("Only people who belong to an agency can do this.")
     policy.check(actor, "manage_communities", agency)
     return agency
+
+
+def _staff_ids(agency: Agency) -> list[int]:
+    return list(AgencyMembership.objects.filter(agency=agency, user__is_active=True).values_list("user_id", flat=True))
 
 
 def _owners(community: Community) -> list[Agency]:
@@ -425,6 +430,7 @@ def _end_membership(*, actor: User, community: Community, agency: Agency, verb: 
         _drop_moderators(community, Moderator.objects.filter(community=community, user__membership__agency=agency))
         membership.delete()
         audit.record(actor=actor, verb=verb, target=community, agency=agency)
+        access_changed_on_commit(_staff_ids(agency))
     policy.forget(actor)
 
 
@@ -450,6 +456,7 @@ def change_agency_role(*, actor: User, community: Community, agency: Agency, rol
         membership.role = role
         membership.save(update_fields=["role"])
         grants.apply_membership(membership)
+        access_changed_on_commit(_staff_ids(agency))
         audit.record(
             actor=actor,
             verb="community.role_changed",
@@ -504,6 +511,7 @@ def set_participants(*, actor: User, community: Community, people: Iterable[User
                 .exclude(user__membership__role=AgencyRole.ADMIN)
                 .exclude(user__in=membership.named_staff.all()),
             )
+        access_changed_on_commit(_staff_ids(agency))
         audit.record(
             actor=actor, verb="community.participants_changed", target=community, agency=agency, details=details
         )

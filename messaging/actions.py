@@ -114,11 +114,10 @@ def create_thread(
         if allowed:
             thread.allowed_agencies.set(allowed)
         message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id or uuid.uuid4())
-        events.append(
-            f"community:{community.pk}",
-            "thread.created",
-            {"thread": _thread_data(thread), "restricted_to": [a.pk for a in allowed] or None},
-        )
+        if not thread.restricted:
+            # A restricted thread's title must not reach the other agencies' sockets, so it
+            # is announced on no shared stream; its own stream carries its messages.
+            events.append(f"community:{community.pk}", "thread.created", {"thread": _thread_data(thread)})
         audit.record(
             actor=actor,
             verb="thread.created",

@@ -1,51 +1,87 @@
 """The one WebSocket per browser tab, at ``/ws/``.
 
-The consumer is an adapter: it authenticates from the session (done by the ASGI stack),
-joins the person's own stream, parses frames and answers. The protocol is documented in
-``docs/realtime-protocol.md``.
+The consumer is an adapter: the ASGI stack authenticates the session; here frames are
+parsed, permission-checked work is done in ``messaging.streams`` (through
+``database_sync_to_async``), and events from the channel layer are forwarded as the text
+they were serialized to once. The protocol is documented in ``docs/realtime-protocol.md``.
+
+Exactly-once, in order: the consumer remembers the last ``seq`` it sent per stream. A
+live event it has already sent (from a replay) is skipped; a live event past a gap (the
+channel layer dropped some) makes it read the missing ones from the log first.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from messaging import streams
+from messaging.events import stream_group
 from workspace.realtime import user_group
 
 # Close codes (4000-4999 are ours to define).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SIGNED_OUT = 4001
+CLOSE_TOO_MANY_FRAMES = 4008
+CLOSE_FRAME_TOO_LARGE = 4009
+
+WRITE_TYPES = {"post", "edit", "delete", "react"}
+MAX_SUBSCRIPTIONS = 200
 
 
 class WorkspaceConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            # Accept-then-close would leak nothing more; closing during the handshake
-            # makes browsers report a plain failure, which the client treats as signed out.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.user_id: int = user.pk
         self.group = user_group(user.pk)
+        self.sent: dict[str, int] = {}  # stream -> last seq sent
+        self.frame_times: deque[float] = deque()
+        self.typing_at: dict[int, float] = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_frame({"type": "hello", "user": user.pk})
 
     async def disconnect(self, code: int) -> None:
-        group = getattr(self, "group", None)
-        if group:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for stream in list(getattr(self, "sent", {})):
+            await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
 
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_frame({"type": "error", "code": code, "ref": ref, "message": message})
 
+    def _flooding(self) -> bool:
+        now = time.monotonic()
+        self.frame_times.append(now)
+        while self.frame_times and now - self.frame_times[0] > 1.0:
+            self.frame_times.popleft()
+        return len(self.frame_times) > settings.WS_MAX_FRAMES_PER_SECOND
+
+    # --- Frames from the client -----------------------------------------------------------
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._flooding():
+            await self.send_error("rate_limited", "Too many frames; the connection is closed.")
+            await self.close(code=CLOSE_TOO_MANY_FRAMES)
+            return
         if text_data is None:
             await self.send_error("bad_frame", "Frames must be JSON text.")
+            return
+        if len(text_data) > settings.WS_MAX_FRAME_BYTES:
+            await self.send_error("frame_too_large", "Frames are limited in size; the connection is closed.")
+            await self.close(code=CLOSE_FRAME_TOO_LARGE)
             return
         try:
             frame = json.loads(text_data)
@@ -56,16 +92,105 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_frame", "Frames must be JSON objects with a string 'type'.")
             return
         ref = frame.get("ref")
-        if frame["type"] == "ping":
-            await self.send_frame({"type": "pong", "ref": ref})
-        else:
+        handler = {
+            "ping": self.on_ping,
+            "subscribe": self.on_subscribe,
+            "unsubscribe": self.on_unsubscribe,
+            "typing": self.on_typing,
+        }.get(frame["type"])
+        if handler is None and frame["type"] in WRITE_TYPES:
+            handler = self.on_write
+        if handler is None:
             await self.send_error("unknown_type", f"Unknown frame type '{frame['type'][:40]}'.", ref)
+            return
+        try:
+            await handler(frame, ref)
+        except streams.FrameError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+
+    async def on_ping(self, frame: dict[str, Any], ref: Any) -> None:
+        await self.send_frame({"type": "pong", "ref": ref})
+
+    async def on_subscribe(self, frame: dict[str, Any], ref: Any) -> None:
+        stream = frame.get("stream")
+        streams.parse_stream(stream)
+        since = frame.get("since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+            raise streams.FrameError("bad_frame", "'since' must be a non-negative integer.")
+        if stream not in self.sent and len(self.sent) >= MAX_SUBSCRIPTIONS:
+            raise streams.FrameError("too_many_streams", f"At most {MAX_SUBSCRIPTIONS} streams per connection.")
+        # Join the group first: events committed while the replay is read queue up here
+        # and are de-duplicated by seq when handled.
+        await self.channel_layer.group_add(stream_group(stream), self.channel_name)
+        try:
+            found = await database_sync_to_async(streams.subscribe)(self.user_id, stream, since)
+        except streams.FrameError:
+            if stream not in self.sent:
+                await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+            raise
+        await self.send_frame({"type": "subscribed", "stream": stream, "seq": found.seq, "ref": ref})
+        if found.resync:
+            await self.send_frame({"type": "resync", "stream": stream, "seq": found.seq})
+        for text in found.frames:
+            await self.send(text_data=text)
+        self.sent[stream] = found.seq
+
+    async def on_unsubscribe(self, frame: dict[str, Any], ref: Any) -> None:
+        stream = frame.get("stream")
+        streams.parse_stream(stream)
+        if self.sent.pop(stream, None) is not None:
+            await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+        await self.send_frame({"type": "unsubscribed", "stream": stream, "ref": ref})
+
+    async def on_write(self, frame: dict[str, Any], ref: Any) -> None:
+        ack = await database_sync_to_async(streams.handle_write)(self.user_id, frame)
+        await self.send_frame({**ack, "ref": ref})
+
+    async def on_typing(self, frame: dict[str, Any], ref: Any) -> None:
+        thread_id = frame.get("thread")
+        now = time.monotonic()
+        if isinstance(thread_id, int) and now - self.typing_at.get(thread_id, 0) < settings.WS_TYPING_INTERVAL:
+            return  # ephemeral and rate-limited: extra typing frames are dropped silently
+        who = await database_sync_to_async(streams.typing_identity)(self.user_id, thread_id)
+        self.typing_at[who["thread"]] = now
+        await self.channel_layer.group_send(
+            stream_group(f"thread:{who['thread']}"), {"type": "typing.relay", "who": who, "sender": self.channel_name}
+        )
+
+    # --- Messages from the channel layer ----------------------------------------------------
+
+    async def stream_event(self, event: dict[str, Any]) -> None:
+        """A committed event on a stream this socket may be subscribed to."""
+        stream, seq = event["stream"], event["seq"]
+        last = self.sent.get(stream)
+        if last is None or seq <= last:
+            return  # not subscribed (any more), or already sent by a replay
+        if seq > last + 1:
+            for text in await database_sync_to_async(streams.missing_frames)(stream, last, seq - 1):
+                await self.send(text_data=text)
+        await self.send(text_data=event["text"])
+        self.sent[stream] = seq
+
+    async def typing_relay(self, event: dict[str, Any]) -> None:
+        stream = f"thread:{event['who']['thread']}"
+        if event["sender"] != self.channel_name and stream in self.sent:
+            await self.send_frame({"type": "typing", **event["who"]})
+
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        """Something this person could see may have been taken away: check every stream."""
+        subscribed = list(self.sent)
+        allowed = await database_sync_to_async(streams.still_allowed)(self.user_id, subscribed)
+        for stream in subscribed:
+            if stream not in allowed:
+                self.sent.pop(stream, None)
+                await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+                await self.send_frame({"type": "revoked", "stream": stream})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        """Channel-layer message: the person was deactivated or signed out everywhere."""
+        """The person was deactivated or signed out everywhere."""
         await self.send_frame({"type": "signed_out", "reason": event.get("reason", "")})
         await self.close(code=CLOSE_SIGNED_OUT)
 
     async def notification_created(self, event: dict[str, Any]) -> None:
-        """Channel-layer message: a notification for this person was committed."""
+        """A notification for this person was committed."""
         await self.send_frame({"type": "notification", **event["notification"]})

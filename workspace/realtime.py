@@ -26,3 +26,10 @@ def send_on_commit(group: str, message: dict[str, Any]) -> None:
             async_to_sync(layer.group_send)(group, message)
 
     transaction.on_commit(send)
+
+
+def access_changed_on_commit(user_ids: list[int]) -> None:
+    """Tell these people's open sockets to re-check every stream they follow (after a
+    membership, role or restriction change); streams they lost answer ``revoked``."""
+    for user_id in user_ids:
+        send_on_commit(user_group(user_id), {"type": "access.changed"})

@@ -246,3 +246,8 @@ EVENT_REPLAY_LIMIT = int(os.environ.get("EVENT_REPLAY_LIMIT", "500"))
 EVENT_LOG_KEEP_DAYS = int(os.environ.get("EVENT_LOG_KEEP_DAYS", "30"))
 # Largest message body accepted, in characters.
 MESSAGE_MAX_LENGTH = int(os.environ.get("MESSAGE_MAX_LENGTH", "20000"))
+# WebSocket limits: frames per second before the socket is closed (4008), the largest
+# frame accepted (4009), and how often one socket may announce typing per thread.
+WS_MAX_FRAMES_PER_SECOND = int(os.environ.get("WS_MAX_FRAMES_PER_SECOND", "60"))
+WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(64 * 1024)))
+WS_TYPING_INTERVAL = float(os.environ.get("WS_TYPING_INTERVAL", "3"))
