@@ -118,7 +118,7 @@ def handle_write(user_id: int, frame: dict[str, Any]) -> dict[str, Any]:
     kind = frame["type"]
     try:
         if kind == "post":
-            thread = _thread_for(user, frame.get("thread"), "post")
+            body = _text(frame, "body")
             try:
                 client_id = uuid.UUID(_text(frame, "client_id"))
             except ValueError as exc:
@@ -126,20 +126,23 @@ def handle_write(user_id: int, frame: dict[str, Any]) -> dict[str, Any]:
             reply_to = frame.get("reply_to")
             if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
                 raise FrameError("bad_frame", "'reply_to' must be an integer.")
+            thread = _thread_for(user, frame.get("thread"), "post")
             posted = actions.post_message(
-                actor=user, thread=thread, body=_text(frame, "body"), client_id=client_id, reply_to_id=reply_to
+                actor=user, thread=thread, body=body, client_id=client_id, reply_to_id=reply_to
             )
             return {"type": "posted", "client_id": str(client_id), "message": posted.message.pk, "thread": thread.pk}
+        # Field types first, so a malformed frame gets bad_frame whatever it points at.
+        body = _text(frame, "body") if kind == "edit" else ""
+        emoji, on = (_text(frame, "emoji"), frame.get("on", True)) if kind == "react" else ("", True)
+        if not isinstance(on, bool):
+            raise FrameError("bad_frame", "'on' must be true or false.")
         message = _message_for(user, frame.get("message"))
         if kind == "edit":
-            actions.edit_message(actor=user, message=message, body=_text(frame, "body"))
+            actions.edit_message(actor=user, message=message, body=body)
         elif kind == "delete":
             actions.delete_message(actor=user, message=message)
         else:
-            on = frame.get("on", True)
-            if not isinstance(on, bool):
-                raise FrameError("bad_frame", "'on' must be true or false.")
-            actions.react(actor=user, message=message, emoji=_text(frame, "emoji"), on=on)
+            actions.react(actor=user, message=message, emoji=emoji, on=on)
         return {"type": "done", "message": message.pk}
     except PermissionDenied as exc:
         raise FrameError("forbidden", "You may not do that here.") from exc
