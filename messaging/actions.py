@@ -18,8 +18,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from communities.models import Community
-from messaging import events, markup
-from messaging.models import Message, MessageRevision, Notification, Reaction, Thread
+from messaging import events, markup, mentions
+from messaging.models import Mention, Message, MessageRevision, Notification, Reaction, Thread, ThreadRead
+from messaging.notifications import notify
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, User
@@ -153,7 +154,26 @@ def _create_message(
     )
     events.append(thread.stream, "message.created", _message_data(message))
     _touch(thread)
+    _notify_mentions(actor=actor, thread=thread, message=message)
     return message
+
+
+def _notify_mentions(*, actor: User, thread: Thread, message: Message) -> None:
+    people, agencies = mentions.resolve(thread, message.body_source)
+    Mention.objects.bulk_create(
+        [Mention(message=message, user=person) for person in people]
+        + [Mention(message=message, agency=agency) for agency in agencies]
+    )
+    recipients = [person for person in people if person.pk != actor.pk]
+    if recipients:
+        excerpt = message.body_source if len(message.body_source) <= 280 else message.body_source[:277] + "…"
+        notify(
+            recipients,
+            kind="message.mention",
+            title=f"{actor.full_name} ({actor.agency.short_name}) mentioned you in “{thread.title}”",
+            body=excerpt,
+            url=f"/threads/{thread.pk}/#message-{message.pk}",
+        )
 
 
 @dataclass(frozen=True)
@@ -247,3 +267,63 @@ def react(*, actor: User, message: Message, emoji: str, on: bool = True) -> None
                 "reaction.changed",
                 {"message": message.pk, "user": actor.pk, "emoji": emoji, "on": on, "counts": counts},
             )
+
+
+# --- Moderating threads -------------------------------------------------------------------
+
+
+def update_thread(
+    *,
+    actor: User,
+    thread: Thread,
+    title: str | None = None,
+    pinned: bool | None = None,
+    locked: bool | None = None,
+    archived: bool | None = None,
+) -> Thread:
+    """Moderators rename, pin, lock (no new posts) or archive a thread. Only what is given
+    changes; the change is an event on the thread's stream (and the community's, when the
+    thread is not restricted)."""
+    policy.check(actor, "moderate", thread)
+    changes: dict[str, object] = {}
+    if title is not None:
+        title = title.strip()
+        if not title or len(title) > 200:
+            raise ActionError("Titles need 1 to 200 characters.", field="title")
+        changes["title"] = title
+    for field, value in (("is_pinned", pinned), ("is_locked", locked), ("is_archived", archived)):
+        if value is not None:
+            changes[field] = bool(value)
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+        changed = {field: value for field, value in changes.items() if getattr(thread, field) != value}
+        if not changed:
+            return thread
+        for field, value in changed.items():
+            setattr(thread, field, value)
+        thread.save(update_fields=list(changed))
+        data = {"thread": _thread_data(thread), "changed": sorted(changed)}
+        events.append(thread.stream, "thread.updated", data)
+        if not thread.restricted:
+            events.append(f"community:{thread.community_id}", "thread.updated", data)
+        audit.record(
+            actor=actor,
+            verb="thread.updated",
+            target=thread,
+            details={k: v for k, v in changed.items() if k != "title"}
+            | ({"title": True} if "title" in changed else {}),
+        )
+    return thread
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+def mark_thread_read(*, actor: User, thread: Thread) -> None:
+    """Everything in the thread so far counts as read by the actor."""
+    if not policy.can(actor, "view", thread):
+        raise PermissionDenied("You may not see this thread.")
+    last = Message.objects.filter(thread=thread).order_by("-pk").values_list("pk", flat=True).first()
+    ThreadRead.objects.update_or_create(
+        user=actor, thread=thread, defaults={"last_read_message_id": last, "read_at": timezone.now()}
+    )

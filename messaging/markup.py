@@ -49,7 +49,7 @@ def render(source: str) -> str:
     return _cleaner.clean(_markdown(source or "")).strip()
 
 
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z][\w.\-]*(?: [A-Z][\w.\-]*)?)")
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z][\w.\-]*(?: [A-Z][\w.\-]*){0,2})")
 
 
 def mention_handles(source: str) -> list[str]:

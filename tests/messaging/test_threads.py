@@ -216,3 +216,72 @@ class TestEventLog:
     def test_append_outside_a_transaction_is_a_bug(self) -> None:
         with pytest.raises(RuntimeError):
             events.append("thread:1", "x", {})
+
+
+class TestMentions:
+    def test_person_and_agency_mentions_notify_readers_only(self, room) -> None:  # type: ignore[no-untyped-def]
+        from messaging.models import Mention, Notification
+
+        local = room.participant.email.split("@")[0]
+        obs_agency = room.observer.agency
+        body = f"@{local} please check; cc @{obs_agency.short_name} and @{room.outsider.email.split('@')[0]}"
+        message = post(room, room.owner, body).message
+        notified = set(Notification.objects.filter(kind="message.mention").values_list("recipient_id", flat=True))
+        assert room.participant.pk in notified and room.observer.pk in notified
+        assert room.outsider.pk not in notified  # cannot read the thread: never told
+        assert room.owner.pk not in notified
+        assert Mention.objects.filter(message=message, agency=obs_agency).exists()
+
+    def test_mentions_in_a_restricted_thread_skip_excluded_agencies(self, room) -> None:  # type: ignore[no-untyped-def]
+        from messaging.models import Notification
+
+        thread = actions.create_thread(
+            actor=fresh(room.owner),
+            community=room.community,
+            title="Restricted",
+            body=f"@{room.observer.agency.short_name} should not hear of this",
+            restrict_to=[room.participant.agency],
+        )
+        assert thread.restricted
+        assert not Notification.objects.filter(recipient=room.observer).exists()
+
+
+class TestModerationAndUnread:
+    def test_moderators_pin_lock_rename(self, room) -> None:  # type: ignore[no-untyped-def]
+        actions.update_thread(actor=fresh(room.owner_admin), thread=room.thread, title="Sandbags (closed)", locked=True)
+        room.thread.refresh_from_db()
+        assert room.thread.is_locked and room.thread.title == "Sandbags (closed)"
+        event = StreamEvent.objects.filter(stream=room.thread.stream).last()
+        assert event.kind == "thread.updated" and event.data["changed"] == ["is_locked", "title"]
+        with pytest.raises(PermissionDenied):
+            post(room, room.participant)
+        with pytest.raises(PermissionDenied):
+            actions.update_thread(actor=fresh(room.participant), thread=room.thread, pinned=True)
+        with pytest.raises(ActionError):
+            actions.update_thread(actor=fresh(room.owner_admin), thread=room.thread, title="  ")
+
+    def test_unread_counts_follow_the_read_marker(self, room) -> None:  # type: ignore[no-untyped-def]
+        from messaging.unread import unread_in_threads, with_unread
+
+        reader = fresh(room.participant)
+        threads = Thread.objects.filter(community=room.community)
+        assert with_unread(threads, reader).get().unread == 1
+        actions.mark_thread_read(actor=reader, thread=room.thread)
+        assert unread_in_threads(reader, threads) == 0
+        post(room, room.owner, "new")
+        post(room, room.participant, "my own does not count")
+        deleted = post(room, room.owner, "gone").message
+        actions.delete_message(actor=fresh(room.owner), message=deleted)
+        assert with_unread(threads, reader).get().unread == 1
+        assert unread_in_threads(reader, threads) == 1
+        with pytest.raises(PermissionDenied):
+            actions.mark_thread_read(actor=fresh(room.outsider), thread=room.thread)
+
+    def test_unread_list_is_one_query(self, room, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+        from messaging.unread import with_unread
+
+        for n in range(3):
+            actions.create_thread(actor=fresh(room.owner), community=room.community, title=f"T{n}", body="x")
+        reader = fresh(room.participant)
+        with django_assert_num_queries(1):
+            assert [t.unread for t in with_unread(Thread.objects.filter(community=room.community), reader)] == [1] * 4
