@@ -285,3 +285,23 @@ class TestModerationAndUnread:
         reader = fresh(room.participant)
         with django_assert_num_queries(1):
             assert [t.unread for t in with_unread(Thread.objects.filter(community=room.community), reader)] == [1] * 4
+
+
+def test_prune_events_keeps_recent_and_makes_old_replays_resync(room) -> None:  # type: ignore[no-untyped-def]
+    import io
+    from datetime import timedelta
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    post(room, room.participant, "recent")
+    StreamEvent.objects.filter(seq=1, stream=room.thread.stream).update(created_at=timezone.now() - timedelta(days=90))
+    out = io.StringIO()
+    call_command("prune_events", "--dry-run", stdout=out)
+    assert StreamEvent.objects.filter(stream=room.thread.stream).count() == 2
+    call_command("prune_events", "--days", "30", stdout=out)
+    assert list(StreamEvent.objects.filter(stream=room.thread.stream).values_list("seq", flat=True)) == [2]
+    assert events.replay(room.thread.stream, since=0).resync
+    assert not events.replay(room.thread.stream, since=1).resync
+    with pytest.raises(CommandError):
+        call_command("prune_events", "--days", "0", stdout=out)
