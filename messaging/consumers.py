@@ -46,6 +46,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         self.sent: dict[str, int] = {}  # stream -> last seq sent
         self.frame_times: deque[float] = deque()
         self.typing_at: dict[int, float] = {}
+        self.present_in: dict[str, dict[str, Any]] = {}  # thread stream -> who we announced
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_frame({"type": "hello", "user": user.pk})
@@ -54,7 +55,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         for stream in list(getattr(self, "sent", {})):
-            await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+            await self._leave(stream)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
@@ -134,12 +135,32 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         for text in found.frames:
             await self.send(text_data=text)
         self.sent[stream] = found.seq
+        if stream.startswith("thread:") and stream not in self.present_in:
+            who = await database_sync_to_async(streams.identity)(self.user_id, int(stream.split(":")[1]))
+            self.present_in[stream] = who
+            await self._presence(stream, "here", reply=True)
+
+    async def _presence(self, stream: str, state: str, reply: bool = False, to: str | None = None) -> None:
+        message = {"type": "presence.relay", "who": self.present_in[stream], "state": state}
+        message |= {"sender": self.channel_name, "reply": reply}
+        if to is None:
+            await self.channel_layer.group_send(stream_group(stream), message)
+        else:
+            await self.channel_layer.send(to, message)
+
+    async def _leave(self, stream: str) -> None:
+        """Stop following a stream: leave its group and, for a thread, say we left."""
+        self.sent.pop(stream, None)
+        await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+        if self.present_in.get(stream):
+            await self._presence(stream, "left")
+            del self.present_in[stream]
 
     async def on_unsubscribe(self, frame: dict[str, Any], ref: Any) -> None:
         stream = frame.get("stream")
         streams.parse_stream(stream)
-        if self.sent.pop(stream, None) is not None:
-            await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+        if stream in self.sent:
+            await self._leave(stream)
         await self.send_frame({"type": "unsubscribed", "stream": stream, "ref": ref})
 
     async def on_write(self, frame: dict[str, Any], ref: Any) -> None:
@@ -151,7 +172,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         if isinstance(thread_id, int) and now - self.typing_at.get(thread_id, 0) < settings.WS_TYPING_INTERVAL:
             return  # ephemeral and rate-limited: extra typing frames are dropped silently
-        who = await database_sync_to_async(streams.typing_identity)(self.user_id, thread_id)
+        who = await database_sync_to_async(streams.identity)(self.user_id, thread_id)
         self.typing_at[who["thread"]] = now
         await self.channel_layer.group_send(
             stream_group(f"thread:{who['thread']}"), {"type": "typing.relay", "who": who, "sender": self.channel_name}
@@ -176,14 +197,23 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         if event["sender"] != self.channel_name and stream in self.sent:
             await self.send_frame({"type": "typing", **event["who"]})
 
+    async def presence_relay(self, event: dict[str, Any]) -> None:
+        """Someone arrived in or left a thread we follow. A newcomer asks for a reply, so it
+        learns who was already there (nothing is stored)."""
+        stream = f"thread:{event['who']['thread']}"
+        if event["sender"] == self.channel_name or stream not in self.sent:
+            return
+        await self.send_frame({"type": "presence", "state": event["state"], **event["who"]})
+        if event.get("reply") and self.present_in.get(stream):
+            await self._presence(stream, "here", to=event["sender"])
+
     async def access_changed(self, event: dict[str, Any]) -> None:
         """Something this person could see may have been taken away: check every stream."""
         subscribed = list(self.sent)
         allowed = await database_sync_to_async(streams.still_allowed)(self.user_id, subscribed)
         for stream in subscribed:
             if stream not in allowed:
-                self.sent.pop(stream, None)
-                await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+                await self._leave(stream)
                 await self.send_frame({"type": "revoked", "stream": stream})
 
     async def session_ended(self, event: dict[str, Any]) -> None:

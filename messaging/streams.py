@@ -150,8 +150,8 @@ def handle_write(user_id: int, frame: dict[str, Any]) -> dict[str, Any]:
         raise FrameError(exc.code, exc.message) from exc
 
 
-def typing_identity(user_id: int, thread_id: Any) -> dict[str, Any]:
-    """Who is typing where, after checking the person may see the thread."""
+def identity(user_id: int, thread_id: Any) -> dict[str, Any]:
+    """Who is typing or present where, after checking the person may see the thread."""
     user = fresh_user(user_id)
     if user is None:
         raise FrameError("signed_out", "Your session has ended.")

@@ -326,17 +326,45 @@ async def test_deactivated_while_connected_is_signed_out() -> None:
     assert (await socket.receive_json_from(timeout=3))["type"] == "signed_out"
 
 
+async def frames_until_quiet(socket: WebsocketCommunicator, timeout: float = 0.3) -> list[dict]:
+    found = []
+    while not await socket.receive_nothing(timeout=timeout):
+        found.append(await socket.receive_json_from())
+    return found
+
+
 async def test_typing_reaches_others_in_the_thread_once_per_interval() -> None:
     room = await make_room()
     typist = await connect(room.participant)
     reader = await connect(room.owner_staff)
     await subscribe(typist, room.thread.stream)
     await subscribe(reader, room.thread.stream)
+    await frames_until_quiet(typist)
+    await frames_until_quiet(reader)
     await typist.send_json_to({"type": "typing", "thread": room.thread.pk})
     await typist.send_json_to({"type": "typing", "thread": room.thread.pk})
-    seen = await reader.receive_json_from(timeout=3)
-    assert seen["type"] == "typing" and seen["user"] == room.participant.pk
-    assert await reader.receive_nothing(timeout=0.3)
-    assert await typist.receive_nothing(timeout=0.1)  # not echoed to the typist
+    seen = await frames_until_quiet(reader)
+    assert [(f["type"], f["user"]) for f in seen] == [("typing", room.participant.pk)]
+    assert await frames_until_quiet(typist, 0.1) == []  # not echoed to the typist
     await typist.disconnect()
     await reader.disconnect()
+
+
+async def test_presence_roster_without_storage() -> None:
+    room = await make_room()
+    first = await connect(room.participant)
+    second = await connect(room.owner_staff)
+    outsider = await connect(room.observer)
+    await subscribe(first, room.thread.stream)
+    await subscribe(second, room.thread.stream)
+    arrived = await frames_until_quiet(first)
+    assert [(f["type"], f["state"], f["user"]) for f in arrived] == [("presence", "here", room.owner_staff.pk)]
+    roster = await frames_until_quiet(second)
+    assert [(f["type"], f["state"], f["user"]) for f in roster] == [("presence", "here", room.participant.pk)]
+    assert await frames_until_quiet(outsider, 0.1) == []  # not subscribed: hears nothing
+    await second.send_json_to({"type": "unsubscribe", "stream": room.thread.stream})
+    left = await frames_until_quiet(first)
+    assert [(f["type"], f["state"]) for f in left] == [("presence", "left")]
+    await first.disconnect()
+    await second.disconnect()
+    await outsider.disconnect()
