@@ -31,7 +31,7 @@ CLOSE_SIGNED_OUT = 4001
 CLOSE_TOO_MANY_FRAMES = 4008
 CLOSE_FRAME_TOO_LARGE = 4009
 
-WRITE_TYPES = {"post", "edit", "delete", "react"}
+WRITE_TYPES = {"post", "edit", "delete", "react", "ack"}
 MAX_SUBSCRIPTIONS = 200
 
 

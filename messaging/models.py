@@ -184,3 +184,14 @@ class StreamEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream}#{self.seq} {self.kind}"
+
+
+from messaging.incidents.models import (  # noqa: E402, F401  (registered with this app)
+    Alert,
+    AlertEscalation,
+    AlertRecipient,
+    BoardActivity,
+    BoardEntry,
+    Incident,
+    OperationalPeriod,
+)

@@ -13,12 +13,13 @@ from django.core.exceptions import PermissionDenied
 
 from communities.models import Community
 from messaging import actions, events
-from messaging.models import Message, Thread
+from messaging.incidents import actions as incident_actions
+from messaging.models import Alert, Incident, Message, Thread
 from workspace import policy
 from workspace.exceptions import ActionError
 from workspace.models import User
 
-STREAM = re.compile(r"^(thread|community|user):([1-9][0-9]{0,17})$")
+STREAM = re.compile(r"^(thread|community|user|incident):([1-9][0-9]{0,17})$")
 
 
 class FrameError(Exception):
@@ -35,7 +36,7 @@ NOT_FOUND = FrameError("not_found", "No such stream, or you may not see it.")
 
 def parse_stream(value: Any) -> tuple[str, int]:
     if not isinstance(value, str) or not (match := STREAM.match(value)):
-        raise FrameError("bad_stream", "Streams look like thread:42, community:7 or user:3.")
+        raise FrameError("bad_stream", "Streams look like thread:42, community:7, incident:5 or user:3.")
     return match.group(1), int(match.group(2))
 
 
@@ -54,6 +55,9 @@ def may_subscribe(user_id: int, stream: str) -> bool:
     if kind == "community":
         community = Community.objects.filter(pk=pk).first()
         return community is not None and policy.can(user, "view_content", community)
+    if kind == "incident":
+        incident = Incident.objects.select_related("community").filter(pk=pk).first()
+        return incident is not None and policy.can(user, "view", incident)
     thread = Thread.objects.select_related("community").filter(pk=pk).first()
     return thread is not None and policy.can(user, "view", thread)
 
@@ -136,6 +140,18 @@ def handle_write(user_id: int, frame: dict[str, Any]) -> dict[str, Any]:
         emoji, on = (_text(frame, "emoji"), frame.get("on", True)) if kind == "react" else ("", True)
         if not isinstance(on, bool):
             raise FrameError("bad_frame", "'on' must be true or false.")
+        if kind == "ack":
+            alert_id = frame.get("alert")
+            if not isinstance(alert_id, int) or isinstance(alert_id, bool) or alert_id < 1:
+                raise FrameError("bad_frame", "'alert' must be a positive integer.")
+            alert = Alert.objects.filter(pk=alert_id).first()
+            if alert is None:
+                raise NOT_FOUND
+            try:
+                receipt = incident_actions.acknowledge(actor=user, alert=alert)
+            except PermissionDenied as exc:
+                raise NOT_FOUND from exc
+            return {"type": "acknowledged", "alert": alert.pk, "at": receipt.acknowledged_at.isoformat()}
         message = _message_for(user, frame.get("message"))
         if kind == "edit":
             actions.edit_message(actor=user, message=message, body=body)

@@ -272,3 +272,60 @@ register(
 register(Message, "edit", Rule(predicate=_may_edit_message, explanation="The author, while they may post."))
 register(Message, "delete", Rule(predicate=_may_delete_message, explanation="The author, or a moderator."))
 register(Message, "react", Rule(predicate=lambda user, m: _may_post_in_thread(user, m.thread), explanation="Posters."))
+
+
+# --- Incident rules -------------------------------------------------------------------------
+# Non-participating agencies see nothing of an incident; observers read but do not alert.
+from messaging.incidents.models import Incident  # noqa: E402
+
+
+def _may_view_incident(user: User, incident: Incident) -> bool:
+    agency = user.agency
+    return (
+        agency is not None
+        and incident.agencies.filter(pk=agency.pk).exists()
+        and "view_content" in held_perms(user, incident.community)
+    )
+
+
+def _coordinates(user: User, incident: Incident) -> bool:
+    return user.pk in (incident.commander_id, incident.created_by_id) or "moderate" in held_perms(
+        user, incident.community
+    )
+
+
+register(Incident, "view", Rule(predicate=_may_view_incident, explanation="People of the participating agencies."))
+register(
+    Incident,
+    "board",
+    Rule(
+        predicate=lambda user, i: _may_view_incident(user, i) and "post" in held_perms(user, i.community),
+        explanation="Posters of the participating agencies.",
+    ),
+)
+register(
+    Incident,
+    "alert",
+    Rule(
+        predicate=lambda user, i: (
+            _may_view_incident(user, i) and "post" in held_perms(user, i.community) and _coordinates(user, i)
+        ),
+        explanation="The commander and the community's moderators, if their agency may post.",
+    ),
+)
+register(
+    Incident,
+    "coordinate",
+    Rule(
+        predicate=lambda user, i: _may_view_incident(user, i) and _coordinates(user, i),
+        explanation="The commander, whoever opened it, and the community's moderators.",
+    ),
+)
+register(
+    Community,
+    "open_incident",
+    Rule(
+        predicate=lambda user, c: {"post", "moderate"} <= held_perms(user, c),
+        explanation="Moderators (and owning agencies' admins) of a community their agency may post in.",
+    ),
+)

@@ -251,3 +251,8 @@ MESSAGE_MAX_LENGTH = int(os.environ.get("MESSAGE_MAX_LENGTH", "20000"))
 WS_MAX_FRAMES_PER_SECOND = int(os.environ.get("WS_MAX_FRAMES_PER_SECOND", "60"))
 WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(64 * 1024)))
 WS_TYPING_INTERVAL = float(os.environ.get("WS_TYPING_INTERVAL", "3"))
+
+# Urgent alerts: remind people who have not acknowledged this often; escalate an agency
+# with no acknowledgement to its admins after this long (per alert, these are defaults).
+ALERT_REMIND_EVERY = timedelta(minutes=int(os.environ.get("ALERT_REMIND_MINUTES", "5")))
+ALERT_ESCALATE_AFTER = timedelta(minutes=int(os.environ.get("ALERT_ESCALATE_MINUTES", "15")))
