@@ -25,6 +25,7 @@ from communities.models import (
     Visibility,
 )
 from messaging.notifications import agency_admins, notify
+from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, AgencyMembership, AgencyRole, User
@@ -117,6 +118,7 @@ def create_community(
         membership = CommunityMembership.objects.create(community=community, agency=agency, role=CommunityRole.OWNER)
         grants.apply_membership(membership)
         audit.record(actor=actor, verb="community.created", target=community, agency=agency)
+        indexer.index_on_commit(community)
     policy.forget(actor)
     return community
 
@@ -158,6 +160,7 @@ def update_community(
             setattr(community, field, value)
         community.save()
         _set_tags(community, tags)
+        indexer.index_on_commit(community)
         audit.record(
             actor=actor,
             verb="community.updated",
@@ -177,6 +180,7 @@ def set_archived(*, actor: User, community: Community, archived: bool) -> Commun
             raise ActionError(f"{community.name} is already {'archived' if archived else 'active'}.")
         community.is_archived = archived
         community.save(update_fields=["is_archived"])
+        indexer.index_on_commit(community)
         audit.record(
             actor=actor,
             verb="community.archived" if archived else "community.restored",
@@ -268,6 +272,7 @@ def _admit(*, actor: User, community: Community, agency: Agency, role: str) -> C
         raise ActionError(f"{agency.name} is already a member.")
     membership = CommunityMembership.objects.create(community=community, agency=agency, role=role)
     grants.apply_membership(membership)
+    indexer.reindex_community_on_commit(community)
     audit.record(actor=actor, verb="community.agency_joined", target=community, agency=agency, details={"role": role})
     return membership
 
@@ -429,6 +434,7 @@ def _end_membership(*, actor: User, community: Community, agency: Agency, verb: 
         grants.clear(community, agency)
         _drop_moderators(community, Moderator.objects.filter(community=community, user__membership__agency=agency))
         membership.delete()
+        indexer.reindex_community_on_commit(community)
         audit.record(actor=actor, verb=verb, target=community, agency=agency)
         access_changed_on_commit(_staff_ids(agency))
     policy.forget(actor)
@@ -456,6 +462,7 @@ def change_agency_role(*, actor: User, community: Community, agency: Agency, rol
         membership.role = role
         membership.save(update_fields=["role"])
         grants.apply_membership(membership)
+        indexer.reindex_community_on_commit(community)
         access_changed_on_commit(_staff_ids(agency))
         audit.record(
             actor=actor,
@@ -512,6 +519,7 @@ def set_participants(*, actor: User, community: Community, people: Iterable[User
                 .exclude(user__in=membership.named_staff.all()),
             )
         access_changed_on_commit(_staff_ids(agency))
+        indexer.reindex_community_on_commit(community)
         audit.record(
             actor=actor, verb="community.participants_changed", target=community, agency=agency, details=details
         )

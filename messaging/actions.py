@@ -21,6 +21,7 @@ from communities.models import Community
 from messaging import events, markup, mentions
 from messaging.models import Mention, Message, MessageRevision, Notification, Reaction, Thread, ThreadRead
 from messaging.notifications import notify
+from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, User
@@ -115,6 +116,7 @@ def create_thread(
         if allowed:
             thread.allowed_agencies.set(allowed)
         message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id or uuid.uuid4())
+        indexer.index_on_commit(thread)
         if not thread.restricted:
             # A restricted thread's title must not reach the other agencies' sockets, so it
             # is announced on no shared stream; its own stream carries its messages.
@@ -202,6 +204,7 @@ def post_message(
     try:
         with transaction.atomic():
             message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id, reply_to=reply_to)
+            indexer.index_on_commit(message)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race.
         return Posted(Message.objects.get(author=actor, client_id=client_id), created=False)
@@ -225,6 +228,7 @@ def edit_message(*, actor: User, message: Message, body: str) -> Message:
         )
         message.body_source, message.body_html, message.edited_at = body, markup.render(body), timezone.now()
         message.save(update_fields=["body_source", "body_html", "edited_at"])
+        indexer.index_on_commit(message)
         events.append(message.thread.stream, "message.edited", _message_data(message))
     return message
 
@@ -240,6 +244,7 @@ def delete_message(*, actor: User, message: Message) -> Message:
             return message
         message.deleted_at, message.deleted_by = timezone.now(), actor
         message.save(update_fields=["deleted_at", "deleted_by"])
+        indexer.index_on_commit(message)
         events.append(message.thread.stream, "message.deleted", _message_data(message))
         audit.record(actor=actor, verb="message.deleted", target=message, agency=message.author_agency)
     return message
@@ -302,6 +307,7 @@ def update_thread(
         for field, value in changed.items():
             setattr(thread, field, value)
         thread.save(update_fields=list(changed))
+        indexer.index_on_commit(thread)
         data = {"thread": _thread_data(thread), "changed": sorted(changed)}
         events.append(thread.stream, "thread.updated", data)
         if not thread.restricted:

@@ -14,6 +14,12 @@ def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _own_search_index(settings, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Actions index on commit: each test gets its own index directory, never var/index."""
+    settings.SEARCH_INDEX_DIR = tmp_path_factory.mktemp("search-index")
+
+
 @dataclass
 class World:
     """Two agencies, each with an admin and a staff member, plus a deactivated person."""

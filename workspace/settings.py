@@ -256,3 +256,7 @@ WS_TYPING_INTERVAL = float(os.environ.get("WS_TYPING_INTERVAL", "3"))
 # with no acknowledgement to its admins after this long (per alert, these are defaults).
 ALERT_REMIND_EVERY = timedelta(minutes=int(os.environ.get("ALERT_REMIND_MINUTES", "5")))
 ALERT_ESCALATE_AFTER = timedelta(minutes=int(os.environ.get("ALERT_ESCALATE_MINUTES", "15")))
+
+# Search: "whoosh" (default; an index directory on this host, SEARCH_INDEX_DIR above) or
+# "postgres" (PostgreSQL full text, for several hosts sharing one database).
+SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")

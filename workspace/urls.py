@@ -35,5 +35,6 @@ urlpatterns = [
     path("agencies/", include(agency_patterns)),
     path("communities/", include("communities.urls")),
     path("notifications/", include("messaging.urls")),
+    path("search/", include("search.urls")),
     path("admin/", admin.site.urls),
 ]

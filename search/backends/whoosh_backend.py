@@ -1,0 +1,364 @@
+"""The embedded backend: a whoosh index in ``SEARCH_INDEX_DIR`` on this host.
+
+whoosh allows one writer per index and answers a second one with ``LockError``. Every
+write here first takes an exclusive ``fcntl`` lock on ``writer.lock`` in the index
+directory (and a thread lock inside the process), so writers from any number of threads
+and worker processes on the host queue up instead of failing; whoosh's own lock is then
+always free. Readers never lock: each thread keeps a searcher and refreshes it before a
+query, which sees every commit that finished before it.
+
+Fields: ``title`` and ``body`` are stemmed (English), ``exact`` holds the same text
+unstemmed for prefixes and typo-tolerant (fuzzy) matches, ``tokens`` the access tokens,
+``type``/``community``/``agency``/``person`` the facets and filters, ``date`` the sort.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import html
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.utils.safestring import SafeString, mark_safe
+from whoosh import fields, highlight, index, sorting
+from whoosh import query as wq
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.searching import Searcher
+from whoosh.support.charset import accent_map
+
+from search import syntax
+from search.backends import Filters, RawHit, RawResults, SearchUnavailable
+from search.backends.common import date_bounds, typo_distance
+from search.documents import Document
+
+logger = logging.getLogger(__name__)
+
+STEMMED = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+PLAIN = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+SCHEMA = fields.Schema(
+    key=fields.ID(stored=True, unique=True),
+    type=fields.ID(stored=True, sortable=True),
+    community=fields.ID(stored=True, sortable=True),
+    agency=fields.ID(stored=True, sortable=True),
+    person=fields.ID(stored=True),
+    tokens=fields.KEYWORD(lowercase=False, commas=False, scorable=False),
+    title=fields.TEXT(analyzer=STEMMED, stored=True, field_boost=2.0),
+    body=fields.TEXT(analyzer=STEMMED, stored=True),
+    exact=fields.TEXT(analyzer=PLAIN),
+    date=fields.DATETIME(stored=True, sortable=True),
+    digest=fields.STORED(),
+)
+
+# How long a writer waits for the others before giving up (the indexer logs it and
+# ``search_verify --fix`` repairs what was missed).
+LOCK_TIMEOUT_SECONDS = 60.0
+PREFIX_HIGHLIGHT_TERMS = 50
+SNIPPET_CHARS = 240
+
+
+class _Marks(highlight.Formatter):
+    """Escaped text with ``<mark>`` around the matches: the only markup in a snippet."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text)
+
+    def format_token(self, text: str, token, replace: bool = False) -> str:  # type: ignore[no-untyped-def]
+        return "<mark>" + html.escape(highlight.get_text(text, token, replace)) + "</mark>"
+
+
+def _stems(text: str) -> list[str]:
+    return [token.text for token in STEMMED(text)]
+
+
+def _plain(text: str) -> list[str]:
+    return [token.text for token in PLAIN(text)]
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class _Compiler:
+    """Turns the parsed query into a whoosh query, collecting the stems to highlight."""
+
+    def __init__(self, reader) -> None:  # type: ignore[no-untyped-def]
+        self.reader = reader
+        self.highlight: set[str] = set()
+
+    def compile(self, node: syntax.Node) -> tuple[wq.Query, bool] | None:
+        """(query, positive) or None when nothing searchable is left (stop words only)."""
+        if isinstance(node, syntax.Word):
+            found = self.prefix(node.text) if node.prefix else self.word(node.text)
+            return (found, True) if found is not None else None
+        if isinstance(node, syntax.Phrase):
+            found = self.phrase(" ".join(node.words))
+            return (found, True) if found is not None else None
+        if isinstance(node, syntax.Not):
+            inner = self.compile(node.part)
+            return (wq.Not(inner[0]), False) if inner is not None else None
+        parts = [c for c in (self.compile(part) for part in node.parts) if c is not None]
+        if not parts:
+            return None
+        if isinstance(node, syntax.And):
+            positive = any(p for _, p in parts)
+            return (parts[0][0] if len(parts) == 1 else wq.And([q for q, _ in parts])), positive
+        positive = all(p for _, p in parts)
+        return (parts[0][0] if len(parts) == 1 else wq.Or([q for q, _ in parts])), positive
+
+    def word(self, text: str) -> wq.Query | None:
+        stems = _stems(text)
+        if not stems:
+            return None
+        if len(stems) > 1:  # "e-mail", "covid-19": the pieces, next to each other
+            return self.phrase(text)
+        stem = stems[0]
+        self.highlight.add(stem)
+        alternatives: list[wq.Query] = [wq.Term("title", stem), wq.Term("body", stem)]
+        plain = _plain(text)
+        maxdist = typo_distance(plain[0]) if len(plain) == 1 else 0
+        if maxdist:
+            alternatives.append(wq.FuzzyTerm("exact", plain[0], boost=0.5, maxdist=maxdist, prefixlength=1))
+            for similar in self.reader.terms_within("exact", plain[0], maxdist, prefix=1):
+                self.highlight.update(_stems(_text(similar)))
+        return wq.Or(alternatives)
+
+    def phrase(self, text: str) -> wq.Query | None:
+        stems = _stems(text)
+        if not stems:
+            return None
+        self.highlight.update(stems)
+        if len(stems) == 1:
+            return wq.Or([wq.Term("title", stems[0]), wq.Term("body", stems[0])])
+        return wq.Or([wq.Phrase("title", stems), wq.Phrase("body", stems)])
+
+    def prefix(self, text: str) -> wq.Query | None:
+        plain = _plain(text)
+        if not plain:
+            return None
+        *whole, start = plain
+        for expansion in self._expand(start):
+            self.highlight.update(_stems(expansion))
+        found: wq.Query = wq.Prefix("exact", start)
+        if whole:
+            found = wq.And([wq.Term("exact", word) for word in whole] + [found])
+        return found
+
+    def _expand(self, start: str) -> Iterator[str]:
+        for count, term in enumerate(self.reader.expand_prefix("exact", start)):
+            if count >= PREFIX_HIGHLIGHT_TERMS:
+                return
+            yield _text(term)
+
+
+def _access(tokens: list[str]) -> wq.Query:
+    return wq.Or([wq.Term("tokens", token) for token in tokens])
+
+
+def _narrowing(filters: Filters) -> list[wq.Query]:
+    found: list[wq.Query] = []
+    if filters.types:
+        found.append(wq.Or([wq.Term("type", name) for name in filters.types]))
+    if filters.community is not None:
+        found.append(wq.Term("community", str(filters.community)))
+    if filters.agency is not None:
+        found.append(wq.Term("agency", str(filters.agency)))
+    if filters.person is not None:
+        found.append(wq.Term("person", str(filters.person)))
+    start, end = date_bounds(filters, naive_utc=True)
+    if start is not None or end is not None:
+        found.append(wq.DateRange("date", start, end, endexcl=True))
+    return found
+
+
+def _counts(results, name: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {_text(value): count for value, count in results.groups(name).items() if value not in (None, "", b"")}
+
+
+class WhooshBackend:
+    name = "whoosh"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._local = threading.local()
+        self._index: index.Index | None = None
+
+    # --- Writing --------------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the one writer slot of this index, across threads and processes."""
+        with self._thread_lock:
+            os.makedirs(self.path, exist_ok=True)
+            with open(os.path.join(self.path, "writer.lock"), "a+") as handle:
+                deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+                pause = 0.002
+                while True:
+                    try:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise SearchUnavailable("The search index stayed busy too long.") from None
+                        time.sleep(pause)
+                        pause = min(pause * 2, 0.05)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _writable(self) -> index.Index:
+        """The index, created on first use. Call while holding the writer slot."""
+        if self._index is None or not index.exists_in(self.path):
+            if index.exists_in(self.path):
+                self._index = index.open_dir(self.path)
+            else:
+                self._index = index.create_in(self.path, SCHEMA)
+        return self._index
+
+    def write(self, documents: list[Document], removals: list[str]) -> None:
+        if not documents and not removals:
+            return
+        with self._exclusive():
+            writer = self._writable().writer(timeout=LOCK_TIMEOUT_SECONDS, delay=0.05)
+            try:
+                for key in removals:
+                    writer.delete_by_term("key", key)
+                for document in documents:
+                    writer.update_document(**self._fields(document))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+
+    @staticmethod
+    def _fields(document: Document) -> dict[str, object]:
+        found: dict[str, object] = {
+            "key": document.key,
+            "type": document.type,
+            "tokens": " ".join(document.tokens),
+            "title": document.title,
+            "body": document.body,
+            "exact": f"{document.title}\n{document.body}",
+            "date": document.utc_date,
+            "digest": document.digest,
+        }
+        for name, value in (
+            ("community", document.community_id),
+            ("agency", document.agency_id),
+            ("person", document.person_id),
+        ):
+            if value is not None:
+                found[name] = str(value)
+        return found
+
+    def clear(self) -> None:
+        with self._exclusive():
+            self._index = index.create_in(self.path, SCHEMA)
+
+    # --- Reading --------------------------------------------------------------------------
+
+    def _searcher(self) -> Searcher | None:
+        """This thread's searcher, refreshed to the latest commit; None before any write."""
+        if not index.exists_in(self.path):
+            return None
+        current: Searcher | None = getattr(self._local, "searcher", None)
+        if current is None:
+            current = index.open_dir(self.path).searcher()
+        else:
+            # refresh() hands the unchanged segments' readers to the new searcher, so the
+            # old one is not closed here; whoosh closes what it no longer shares.
+            try:
+                current = current.refresh()
+            except Exception:  # the index was recreated under us (a rebuild): start over
+                logger.info("Reopening the search index at %s", self.path)
+                current = index.open_dir(self.path).searcher()
+        self._local.searcher = current
+        return current
+
+    def close(self) -> None:
+        current = getattr(self._local, "searcher", None)
+        if current is not None:
+            current.close()
+            self._local.searcher = None
+
+    def digests(self, keys: list[str]) -> dict[str, str]:
+        searcher = self._searcher()
+        if searcher is None:
+            return {}
+        found: dict[str, str] = {}
+        for key in keys:
+            number = searcher.document_number(key=key)
+            if number is not None:
+                found[key] = searcher.stored_fields(number)["digest"]
+        return found
+
+    def all_digests(self) -> dict[str, str]:
+        searcher = self._searcher()
+        if searcher is None:
+            return {}
+        return {stored["key"]: stored["digest"] for stored in searcher.all_stored_fields()}
+
+    def search(
+        self, node: syntax.Node, *, tokens: list[str], filters: Filters, sort: str, offset: int, limit: int
+    ) -> RawResults | None:
+        searcher = self._searcher()
+        if searcher is None:
+            return RawResults(hits=[], total=0)
+        compiler = _Compiler(searcher.reader())
+        compiled = compiler.compile(node)
+        if compiled is None or not compiled[1]:
+            return None
+        if not tokens:
+            return RawResults(hits=[], total=0)
+        # Access and filters narrow without scoring: a constant 0 adds nothing to the rank.
+        narrowing = [_access(tokens), *_narrowing(filters)]
+        full = wq.And([compiled[0], *(wq.ConstantScoreQuery(part, 0.0) for part in narrowing)])
+        facets = {
+            "type": sorting.FieldFacet("type", maptype=sorting.Count),
+            "community": sorting.FieldFacet("community", maptype=sorting.Count),
+            "agency": sorting.FieldFacet("agency", maptype=sorting.Count),
+        }
+        ordering = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
+        results = searcher.search(full, limit=offset + limit, groupedby=facets, sortedby=ordering)
+        by_type = _counts(results, "type")
+        hits = [self._hit(hit, compiler.highlight) for hit in results[offset : offset + limit]]
+        return RawResults(
+            hits=hits,
+            total=sum(by_type.values()),
+            by_type=by_type,
+            by_community={int(k): v for k, v in _counts(results, "community").items()},
+            by_agency={int(k): v for k, v in _counts(results, "agency").items()},
+        )
+
+    @staticmethod
+    def _hit(hit, terms: set[str]) -> RawHit:  # type: ignore[no-untyped-def]
+        title, body = hit.get("title", ""), hit.get("body", "")
+        marks = _Marks()
+        title_html = highlight.highlight(title, terms, STEMMED, highlight.WholeFragmenter(), marks) if terms else ""
+        snippet = ""
+        if body and terms:
+            fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
+            snippet = highlight.highlight(body, terms, STEMMED, fragmenter, marks, top=2)
+        if not snippet and body:
+            snippet = html.escape(body[:SNIPPET_CHARS]) + ("…" if len(body) > SNIPPET_CHARS else "")
+        type_name, _, pk = hit["key"].partition(":")
+        return RawHit(
+            key=hit["key"],
+            type=type_name,
+            pk=int(pk),
+            title_html=_safe(title_html or html.escape(title)),
+            snippet_html=_safe(snippet),
+        )
+
+
+def _safe(text: str) -> SafeString:
+    # Everything in ``text`` was escaped by ``_Marks`` or ``html.escape``; only <mark> is markup.
+    return mark_safe(text)  # noqa: S308
