@@ -181,3 +181,6 @@ class JoinRequest(ConsentBase):
 
     def __str__(self) -> str:
         return f"Request of {self.agency.short_name} to join {self.community}"
+
+
+from communities.documents import models as documents_models  # noqa: E402, F401  (registers them with this app)

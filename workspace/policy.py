@@ -329,3 +329,111 @@ register(
         explanation="Moderators (and owning agencies' admins) of a community their agency may post in.",
     ),
 )
+
+
+# --- Document rules -----------------------------------------------------------------------
+# A document's readers are its community's readers (when it is restricted, only those whose
+# agency holds a grant on it), plus the agencies and the readers of the communities it is
+# shared with. Grants on the document are the per-agency levels (view, revise, manage);
+# they count while the agency's person reads the community, or for an agency holding an
+# accepted share, so an agency removed from the community loses its documents on the next
+# request. Selectors filter lists with the same conditions in SQL
+# (``communities.documents.selectors.documents_for_user``).
+from communities.documents.models import Document, DocumentShare, ShareStatus  # noqa: E402
+
+_DOCUMENT_PERMS = frozenset({"view", "revise", "manage"})
+
+
+def _document_perms(user: User, document: Document) -> frozenset[str]:
+    """What the person may do with the document: a subset of view, revise, manage."""
+    checker = _checker(user)
+    key = ("document-effective", document.pk)
+    cache = checker._obj_perms_cache
+    if key in cache:
+        return cache[key]
+    granted = held_perms(user, document) & _DOCUMENT_PERMS
+    effective: set[str] = set()
+    if "view_content" in held_perms(user, document.community):
+        if not document.restricted:
+            effective.add("view")
+        effective |= granted
+    elif granted:
+        agency = user.agency
+        shared = (
+            agency is not None
+            and DocumentShare.objects.filter(document=document, agency=agency, status=ShareStatus.ACCEPTED).exists()
+        )
+        if shared:
+            effective |= granted - {"manage"}
+    if "view" not in effective:
+        communities = DocumentShare.objects.filter(
+            document=document, status=ShareStatus.ACCEPTED, community__isnull=False
+        ).select_related("community")
+        if any("view_content" in held_perms(user, share.community) for share in communities):
+            effective.add("view")
+    if effective - {"view"}:
+        effective.add("view")
+    cache[key] = frozenset(effective)
+    return cache[key]
+
+
+register(
+    Document,
+    "view",
+    Rule(
+        predicate=lambda user, document: "view" in _document_perms(user, document),
+        explanation="Readers of the community (of the named agencies, if restricted), and those it is shared with.",
+    ),
+)
+register(
+    Document,
+    "revise",
+    Rule(
+        predicate=lambda user, document: "revise" in _document_perms(user, document),
+        explanation="The owning agency's staff, and agencies given revise.",
+    ),
+)
+register(
+    Document,
+    "manage",
+    Rule(
+        predicate=lambda user, document: "manage" in _document_perms(user, document),
+        explanation="The owning agency's admins, and admins of agencies given manage.",
+    ),
+)
+# The grants alone, for explanations ("why can Jane see this?"): explain_many on these
+# names the agency and its standing on the document. Checks use the rules above.
+register(Document, "view_grant", Rule(perm="view"))
+register(Document, "revise_grant", Rule(perm="revise"))
+register(Document, "manage_grant", Rule(perm="manage"))
+register(
+    Community,
+    "add_document",
+    Rule(
+        predicate=lambda user, community: not community.is_archived and "post" in held_perms(user, community),
+        explanation="Posters of the community (owners and participants), while it is active.",
+    ),
+)
+
+
+def _document_standing(agencies: list[Agency], document: Document) -> dict[int, str]:
+    shared = set(
+        DocumentShare.objects.filter(document=document, status=ShareStatus.ACCEPTED, agency__in=agencies).values_list(
+            "agency_id", flat=True
+        )
+    )
+    members = set(document.community.memberships.filter(agency__in=agencies).values_list("agency_id", flat=True))
+    standing = {}
+    for agency in agencies:
+        if agency.pk == document.owning_agency_id:
+            standing[agency.pk] = "which owns the document"
+        elif agency.pk in shared:
+            standing[agency.pk] = "with which the document is shared"
+        elif agency.pk in members:
+            standing[agency.pk] = "named on the document"
+        else:
+            standing[agency.pk] = f"no longer a member of {document.community.name}"
+    return standing
+
+
+_STANDING[Document] = _document_standing

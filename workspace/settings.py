@@ -257,6 +257,16 @@ WS_TYPING_INTERVAL = float(os.environ.get("WS_TYPING_INTERVAL", "3"))
 ALERT_REMIND_EVERY = timedelta(minutes=int(os.environ.get("ALERT_REMIND_MINUTES", "5")))
 ALERT_ESCALATE_AFTER = timedelta(minutes=int(os.environ.get("ALERT_ESCALATE_MINUTES", "15")))
 
+# Shared documents: the largest upload accepted, the largest unpacked size of an Office
+# file (zip bombs are refused), and the bounds of text extraction for search (seconds per
+# file, characters kept). With DOCUMENT_X_ACCEL_PREFIX set (e.g. /protected-documents/)
+# the front proxy sends the file after Django's permission check (see docs/operations.md).
+DOCUMENT_MAX_UPLOAD_MB = float(os.environ.get("DOCUMENT_MAX_UPLOAD_MB", "25"))
+DOCUMENT_MAX_UNPACKED_MB = int(os.environ.get("DOCUMENT_MAX_UNPACKED_MB", "250"))
+DOCUMENT_EXTRACT_SECONDS = float(os.environ.get("DOCUMENT_EXTRACT_SECONDS", "10"))
+DOCUMENT_EXTRACT_MAX_CHARS = int(os.environ.get("DOCUMENT_EXTRACT_MAX_CHARS", "200000"))
+DOCUMENT_X_ACCEL_PREFIX = os.environ.get("DOCUMENT_X_ACCEL_PREFIX", "")
+
 # Search: "whoosh" (default; an index directory on this host, SEARCH_INDEX_DIR above) or
 # "postgres" (PostgreSQL full text, for several hosts sharing one database).
 SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")

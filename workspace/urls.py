@@ -34,6 +34,7 @@ urlpatterns = [
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("agencies/", include(agency_patterns)),
     path("communities/", include("communities.urls")),
+    path("documents/", include("communities.documents.urls")),
     path("notifications/", include("messaging.urls")),
     path("search/", include("search.urls")),
     path("admin/", admin.site.urls),
