@@ -45,7 +45,11 @@ def _path(document: Document) -> str:
 
 def _lock(document: Document) -> Document:
     """Lock the document row: revisions and access changes of one document take turns."""
-    return Document.objects.select_for_update().select_related("community", "owning_agency").get(pk=document.pk)
+    return (
+        Document.objects.select_for_update(of=("self",))
+        .select_related("community", "owning_agency")
+        .get(pk=document.pk)
+    )
 
 
 def _with_file(prepared: uploads.Prepared, write: Callable[[str], T]) -> T:
@@ -591,7 +595,9 @@ def request_share(*, actor: User, document: Document, community: Community, mess
 
 def _lock_share(share: DocumentShare, *statuses: str) -> DocumentShare:
     locked = (
-        DocumentShare.objects.select_for_update().select_related("document", "community", "agency").get(pk=share.pk)
+        DocumentShare.objects.select_for_update(of=("self",))
+        .select_related("document", "community", "agency")
+        .get(pk=share.pk)
     )
     status = locked.current_status
     if status not in statuses:
