@@ -183,4 +183,5 @@ class JoinRequest(ConsentBase):
         return f"Request of {self.agency.short_name} to join {self.community}"
 
 
+from communities.announcements import models as announcements_models  # noqa: E402, F401  (registers them)
 from communities.documents import models as documents_models  # noqa: E402, F401  (registers them with this app)

@@ -437,3 +437,75 @@ def _document_standing(agencies: list[Agency], document: Document) -> dict[int, 
 
 
 _STANDING[Document] = _document_standing
+
+
+# --- Announcement rules ---------------------------------------------------------------------
+# An announcement is read where it appears: a live public one by anyone (anonymous readers
+# get it from the selectors and public feeds, which ask for the public audience in SQL), a
+# live members-only one by the readers of its home community and of every community that
+# accepted a promotion of it. The publishing agency's people who may post in its home
+# community write it (edit, publish, retract, promote, read its reach) in every state.
+# Selectors filter lists with the same conditions in SQL
+# (``communities.announcements.selectors.announcements_for_user``).
+from communities.announcements.models import Announcement, Promotion  # noqa: E402
+from communities.models import ConsentStatus  # noqa: E402
+
+
+def _publishes(user: User, announcement: Announcement) -> bool:
+    agency = user.agency
+    return (
+        agency is not None
+        and announcement.agency_id == agency.pk
+        and "post" in held_perms(user, announcement.community)
+    )
+
+
+def _may_read_announcement(user: User, announcement: Announcement) -> bool:
+    if _publishes(user, announcement):
+        return True
+    if not announcement.is_live:
+        return False
+    if announcement.is_public or "view_content" in held_perms(user, announcement.community):
+        return True
+    accepted = Promotion.objects.filter(announcement=announcement, status=ConsentStatus.ACCEPTED)
+    return any("view_content" in held_perms(user, p.community) for p in accepted.select_related("community"))
+
+
+def _reviews_promotions(user: User, community: Community) -> bool:
+    return not community.is_archived and bool({"manage", "moderate"} & held_perms(user, community))
+
+
+register(
+    Announcement,
+    "view",
+    Rule(
+        predicate=_may_read_announcement,
+        explanation="Anyone for a public announcement; readers of the communities it appears in otherwise.",
+    ),
+)
+register(
+    Announcement,
+    "manage",
+    Rule(predicate=_publishes, explanation="People of the publishing agency who may post in its home community."),
+)
+register(
+    Community,
+    "announce",
+    Rule(
+        predicate=lambda user, community: not community.is_archived and "post" in held_perms(user, community),
+        explanation="Posters of the community (owners and participants), while it is active.",
+    ),
+)
+register(
+    Community,
+    "review_promotions",
+    Rule(predicate=_reviews_promotions, explanation="The community's owners and moderators, while it is active."),
+)
+register(
+    Promotion,
+    "decide",
+    Rule(
+        predicate=lambda user, promotion: _reviews_promotions(user, promotion.community),
+        explanation="Owners and moderators of the community the announcement would appear in.",
+    ),
+)

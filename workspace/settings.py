@@ -270,3 +270,9 @@ DOCUMENT_X_ACCEL_PREFIX = os.environ.get("DOCUMENT_X_ACCEL_PREFIX", "")
 # Search: "whoosh" (default; an index directory on this host, SEARCH_INDEX_DIR above) or
 # "postgres" (PostgreSQL full text, for several hosts sharing one database).
 SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
+
+# Announcements: how long a promotion request waits for the receiving community's decision,
+# how many entries a feed carries, and the most announcements one digest email lists.
+ANNOUNCEMENT_PROMOTION_TTL = timedelta(days=int(os.environ.get("ANNOUNCEMENT_PROMOTION_TTL_DAYS", "14")))
+ANNOUNCEMENT_FEED_LENGTH = int(os.environ.get("ANNOUNCEMENT_FEED_LENGTH", "50"))
+ANNOUNCEMENT_DIGEST_MAX_ITEMS = int(os.environ.get("ANNOUNCEMENT_DIGEST_MAX_ITEMS", "50"))

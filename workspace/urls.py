@@ -37,5 +37,6 @@ urlpatterns = [
     path("documents/", include("communities.documents.urls")),
     path("notifications/", include("messaging.urls")),
     path("search/", include("search.urls")),
+    path("announcements/", include("communities.announcements.urls")),
     path("admin/", admin.site.urls),
 ]
