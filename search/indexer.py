@@ -229,13 +229,14 @@ def rebuild(*, progress: Callable[[IndexedType, int, int], None] | None = None, 
         while True:
             pending = list(itertools.islice(documents, batch_size))
             if pending:
-                backend.write(pending, [])
+                backend.write(pending, [], new=True)
                 done += len(pending)
             if progress and (pending or not done):
                 progress(entry, done, total)
             if len(pending) < batch_size:
                 break
         written += done
+    backend.optimize()
     return written
 
 

@@ -82,8 +82,11 @@ class SearchBackend(Protocol):
         None when the words leave nothing to search for (only stop words).
         """
 
-    def write(self, documents: list[Document], removals: list[str]) -> None:
-        """Add or replace ``documents`` and remove the items keyed ``removals``, atomically."""
+    def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
+        """Add or replace ``documents`` and remove the items keyed ``removals``, atomically.
+
+        ``new`` promises that none of the documents is in the index yet (a rebuild after
+        ``clear``), which lets a backend skip replacing."""
 
     def digests(self, keys: list[str]) -> dict[str, str]:
         """The stored digest of each of ``keys`` that is in the index."""
@@ -93,6 +96,9 @@ class SearchBackend(Protocol):
 
     def clear(self) -> None:
         """Empty the index (before a rebuild)."""
+
+    def optimize(self) -> None:
+        """Make the index fast to query after a rebuild (merge segments, refresh statistics)."""
 
 
 _backends: dict[tuple[str, str], SearchBackend] = {}

@@ -43,8 +43,9 @@ VECTOR = (
 # ts_headline marks matches with these; the text never contains them (see
 # documents.clean_text), so after escaping they become the only markup.
 START, STOP = "\x02", "\x03"
-FUZZY_ALTERNATIVES = 3
-FUZZY_CANDIDATES = 20
+# Trigram candidates per misspelt word; every one within the edit distance is used, as
+# the whoosh backend does.
+FUZZY_CANDIDATES = 50
 _WORD = re.compile(r"[^\W_]{5,40}")
 _PIECE = re.compile(r"[^\W_]+")
 
@@ -82,7 +83,7 @@ class PostgresBackend:
 
     # --- Writing --------------------------------------------------------------------------
 
-    def write(self, documents: list[Document], removals: list[str]) -> None:
+    def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
         if not documents and not removals:
             return
         documents = sorted(documents, key=lambda d: d.key)  # one lock order for every writer
@@ -132,6 +133,12 @@ class PostgresBackend:
             SearchEntry.objects.all().delete()
             SearchWord.objects.all().delete()
 
+    def optimize(self) -> None:
+        """Refresh the planner's statistics after a rebuild."""
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE search_searchentry")
+            cursor.execute("ANALYZE search_searchword")
+
     def digests(self, keys: list[str]) -> dict[str, str]:
         return dict(SearchEntry.objects.filter(key__in=keys).values_list("key", "digest"))
 
@@ -160,7 +167,7 @@ class PostgresBackend:
             )
             candidates = [row[0] for row in cursor.fetchall()]
         allowed = typo_distance(word)
-        return [c for c in candidates if edit_distance(word, c, allowed) <= allowed][:FUZZY_ALTERNATIVES]
+        return [c for c in candidates if edit_distance(word, c, allowed) <= allowed]
 
     def _empty_leaves(self, node: syntax.Node) -> set[str]:
         """Words and phrases that are only stop words, in one round trip."""

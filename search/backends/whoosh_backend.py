@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +28,7 @@ from django.utils.safestring import SafeString, mark_safe
 from whoosh import fields, highlight, index, sorting
 from whoosh import query as wq
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
@@ -59,6 +61,8 @@ SCHEMA = fields.Schema(
 LOCK_TIMEOUT_SECONDS = 60.0
 PREFIX_HIGHLIGHT_TERMS = 50
 SNIPPET_CHARS = 240
+# Access sets kept per searcher (one per distinct set of tokens, i.e. roughly per agency).
+ALLOWED_CACHE_SIZE = 256
 
 
 class _Marks(highlight.Formatter):
@@ -124,9 +128,11 @@ class _Compiler:
         plain = _plain(text)
         maxdist = typo_distance(plain[0]) if len(plain) == 1 else 0
         if maxdist:
-            alternatives.append(wq.FuzzyTerm("exact", plain[0], boost=0.5, maxdist=maxdist, prefixlength=1))
-            for similar in self.reader.terms_within("exact", plain[0], maxdist, prefix=1):
-                self.highlight.update(_stems(_text(similar)))
+            # The near words, found once in the whole lexicon (a FuzzyTerm would search
+            # every segment's again); exact matches rank above near ones.
+            for similar in map(_text, self.reader.terms_within("exact", plain[0], maxdist, prefix=1)):
+                alternatives.append(wq.Term("exact", similar, boost=0.5))
+                self.highlight.update(_stems(similar))
         return wq.Or(alternatives)
 
     def phrase(self, text: str) -> wq.Query | None:
@@ -157,23 +163,77 @@ class _Compiler:
             yield _text(term)
 
 
-def _access(tokens: list[str]) -> wq.Query:
-    return wq.Or([wq.Term("tokens", token) for token in tokens])
+# Filter clauses must match but should not move the rank: their terms carry a negligible
+# boost (not 0, which whoosh's quality pruning reads as "never matches").
+NARROWING_BOOST = 1e-6
+
+
+def _unscored(field: str, values: list[str]) -> wq.Query:
+    terms = [wq.Term(field, value, boost=NARROWING_BOOST) for value in values]
+    return terms[0] if len(terms) == 1 else wq.Or(terms)
+
+
+class _Allowed(wq.Query):
+    """Matches the documents carrying any of the person's tokens.
+
+    Per segment, the document numbers are listed once and kept (the clause is cached per
+    searcher), so each search intersects the query with a sorted list, skipping through
+    both, instead of with a union of many token terms. Scores a negligible constant.
+    """
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.boost = 1.0
+        self._union = wq.Or([wq.Term("tokens", token) for token in tokens])
+        self._ids: dict[int, array] = {}
+
+    def __unicode__(self) -> str:
+        return f"<access: {len(self.tokens)} tokens>"
+
+    __str__ = __unicode__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def _segment_ids(self, searcher: Searcher) -> array:
+        key = id(searcher)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = array("I", sorted(self._union.docs(searcher)))
+        return found
+
+    def estimate_size(self, ixreader) -> int:  # type: ignore[no-untyped-def]
+        return ixreader.doc_count()
+
+    def docs(self, searcher: Searcher):  # type: ignore[no-untyped-def]
+        return iter(self._segment_ids(searcher))
+
+    def matcher(self, searcher: Searcher, context=None):  # type: ignore[no-untyped-def]
+        ids = self._segment_ids(searcher)
+        if not ids:
+            return NullMatcher()
+        return ListMatcher(ids, all_weights=NARROWING_BOOST)
 
 
 def _narrowing(filters: Filters) -> list[wq.Query]:
     found: list[wq.Query] = []
     if filters.types:
-        found.append(wq.Or([wq.Term("type", name) for name in filters.types]))
+        found.append(_unscored("type", list(filters.types)))
     if filters.community is not None:
-        found.append(wq.Term("community", str(filters.community)))
+        found.append(_unscored("community", [str(filters.community)]))
     if filters.agency is not None:
-        found.append(wq.Term("agency", str(filters.agency)))
+        found.append(_unscored("agency", [str(filters.agency)]))
     if filters.person is not None:
-        found.append(wq.Term("person", str(filters.person)))
+        found.append(_unscored("person", [str(filters.person)]))
     start, end = date_bounds(filters, naive_utc=True)
     if start is not None or end is not None:
-        found.append(wq.DateRange("date", start, end, endexcl=True))
+        found.append(wq.DateRange("date", start, end, endexcl=True, boost=NARROWING_BOOST))
     return found
 
 
@@ -223,16 +283,19 @@ class WhooshBackend:
                 self._index = index.create_in(self.path, SCHEMA)
         return self._index
 
-    def write(self, documents: list[Document], removals: list[str]) -> None:
+    def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
         if not documents and not removals:
             return
         with self._exclusive():
             writer = self._writable().writer(timeout=LOCK_TIMEOUT_SECONDS, delay=0.05)
+            # ``new``: the keys are known to be absent (a rebuild), so skip the look-up of
+            # an older version that replacing costs per document.
+            add = writer.add_document if new else writer.update_document
             try:
                 for key in removals:
                     writer.delete_by_term("key", key)
                 for document in documents:
-                    writer.update_document(**self._fields(document))
+                    add(**self._fields(document))
             except BaseException:
                 writer.cancel()
                 raise
@@ -263,6 +326,11 @@ class WhooshBackend:
         with self._exclusive():
             self._index = index.create_in(self.path, SCHEMA)
 
+    def optimize(self) -> None:
+        """Merge the index into one segment (after a rebuild): fewer segments, faster queries."""
+        with self._exclusive():
+            self._writable().optimize()
+
     # --- Reading --------------------------------------------------------------------------
 
     def _searcher(self) -> Searcher | None:
@@ -282,6 +350,22 @@ class WhooshBackend:
                 current = index.open_dir(self.path).searcher()
         self._local.searcher = current
         return current
+
+    def _allowed(self, searcher: Searcher, tokens: list[str]) -> _Allowed:
+        """The documents the tokens open, as a query clause backed by a per-searcher cache
+        (one entry per distinct set of tokens, i.e. roughly per agency); a commit brings a
+        new searcher and so a fresh cache."""
+        owner, cache = getattr(self._local, "allowed", (None, {}))
+        if owner is not searcher:
+            cache = {}
+            self._local.allowed = (searcher, cache)
+        key = tuple(tokens)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= ALLOWED_CACHE_SIZE:
+                cache.clear()
+            found = cache[key] = _Allowed(tokens)
+        return found
 
     def close(self) -> None:
         current = getattr(self._local, "searcher", None)
@@ -318,15 +402,15 @@ class WhooshBackend:
             return None
         if not tokens:
             return RawResults(hits=[], total=0)
-        # Access and filters narrow without scoring: a constant 0 adds nothing to the rank.
-        narrowing = [_access(tokens), *_narrowing(filters)]
-        full = wq.And([compiled[0], *(wq.ConstantScoreQuery(part, 0.0) for part in narrowing)])
+        narrowing = _narrowing(filters)
+        full = wq.And([compiled[0], *narrowing]) if narrowing else compiled[0]
         facets = {
             "type": sorting.FieldFacet("type", maptype=sorting.Count),
             "community": sorting.FieldFacet("community", maptype=sorting.Count),
             "agency": sorting.FieldFacet("agency", maptype=sorting.Count),
         }
         ordering = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
+        full = wq.And([full, self._allowed(searcher, tokens)])
         results = searcher.search(full, limit=offset + limit, groupedby=facets, sortedby=ordering)
         by_type = _counts(results, "type")
         hits = [self._hit(hit, compiler.highlight) for hit in results[offset : offset + limit]]
