@@ -36,6 +36,8 @@ urlpatterns = [
     path("communities/", include("communities.urls")),
     path("documents/", include("communities.documents.urls")),
     path("notifications/", include("messaging.urls")),
+    path("threads/", include("messaging.thread_urls")),
+    path("incidents/", include("messaging.incidents.urls")),
     path("search/", include("search.urls")),
     path("announcements/", include("communities.announcements.urls")),
     path("admin/", admin.site.urls),

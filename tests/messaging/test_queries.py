@@ -10,8 +10,9 @@ from django.urls import reverse
 from messaging.models import Notification
 from messaging.notifications import notify
 
-# Session, person, paginator COUNT, membership and agency (header), header COUNT, the rows.
-LIST_CEILING = 7
+# Session, person, paginator COUNT, membership and agency (header), header COUNT, the rows,
+# the urgent-alert banner.
+LIST_CEILING = 8
 
 
 def captured(client, url: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ from typing import Any
 from communities import demo as communities_demo
 from communities.announcements import demo as announcements_demo
 from communities.documents import demo as documents_demo
+from messaging import demo as messaging_demo
+from messaging.incidents import demo as incidents_demo
 from workspace import demo
 from workspace.management.base import WorkspaceCommand
 
@@ -15,5 +17,7 @@ class Command(WorkspaceCommand):
         demo.seed(self.stdout)
         communities_demo.seed(self.stdout)
         documents_demo.seed(self.stdout)
+        messaging_demo.seed(self.stdout)
         announcements_demo.seed(self.stdout)
+        incidents_demo.seed(self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Every demo account's password is {demo.DEMO_PASSWORD}"))

@@ -1,0 +1,76 @@
+"""Input of the thread pages. Forms check the shape of input; the actions decide the rest
+(empty or too long bodies, replies to another thread, who may post)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from messaging.actions import REACTIONS
+from workspace.models import Agency
+
+WRITE_SOMETHING = {"required": "Write something first."}
+
+
+class NewThreadForm(forms.Form):
+    """A new thread and its first message. ``client_id`` (of the first message) is
+    generated when the form is rendered, so submitting it twice opens one thread."""
+
+    client_id = forms.UUIDField(widget=forms.HiddenInput)
+    title = forms.CharField(max_length=200, label="Title", error_messages={"required": "Give the thread a title."})
+    body = forms.CharField(
+        label="First message",
+        error_messages=WRITE_SOMETHING,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Markdown: **bold**, _italic_, lists and links.",
+    )
+    restrict_to = forms.ModelMultipleChoiceField(
+        queryset=Agency.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Only these agencies may see it",
+    )
+
+    def __init__(self, *args, members: QuerySet[Agency], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["restrict_to"].queryset = members
+
+
+class PostForm(forms.Form):
+    """A message posted without JavaScript. ``client_id`` is generated when the page is
+    rendered, so submitting the same form twice stores one message."""
+
+    body = forms.CharField(
+        strip=False, label="Message", widget=forms.Textarea(attrs={"rows": 4}), error_messages=WRITE_SOMETHING
+    )
+    client_id = forms.UUIDField(widget=forms.HiddenInput)
+    reply_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class EditForm(forms.Form):
+    body = forms.CharField(
+        strip=False, label="Message", widget=forms.Textarea(attrs={"rows": 6}), error_messages=WRITE_SOMETHING
+    )
+
+
+class ReactForm(forms.Form):
+    """One reaction to add or to take back (the two buttons of a reaction send one each)."""
+
+    add = forms.ChoiceField(required=False, choices=[(emoji, emoji) for emoji in REACTIONS])
+    remove = forms.ChoiceField(required=False, choices=[(emoji, emoji) for emoji in REACTIONS])
+
+    def clean(self) -> dict:  # type: ignore[type-arg]
+        data = super().clean()
+        if bool(data.get("add")) == bool(data.get("remove")):
+            raise ValidationError("Choose one reaction.")
+        return data
+
+    @property
+    def emoji(self) -> str:
+        return self.cleaned_data["add"] or self.cleaned_data["remove"]
+
+    @property
+    def on(self) -> bool:
+        return bool(self.cleaned_data["add"])
