@@ -8,21 +8,33 @@ they were serialized to once. The protocol is documented in ``docs/realtime-prot
 Exactly-once, in order: the consumer remembers the last ``seq`` it sent per stream. A
 live event it has already sent (from a replay) is skipped; a live event past a gap (the
 channel layer dropped some) makes it read the missing ones from the log first.
+
+Streams reach the consumer through its process's hub (``messaging.hub``): the process is
+one member of each stream's group, and the hub hands each message to the sockets that
+follow the stream (``relay``). Deliveries to one socket are serialized: while the socket
+is busy (sending a replay, answering its own write, handling a revocation) the hub leaves
+messages in its backlog, sent when that work ends, so the hub never waits for one socket
+and a write's answer comes before the events it caused. While a subscription reads its
+replay, the hub's messages for that stream wait in a buffer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections import deque
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from messaging import streams
 from messaging.events import stream_group
+from messaging.hub import hub_for
 from workspace.realtime import user_group
 
 # Close codes (4000-4999 are ours to define).
@@ -33,6 +45,10 @@ CLOSE_FRAME_TOO_LARGE = 4009
 
 WRITE_TYPES = {"post", "edit", "delete", "react", "ack"}
 MAX_SUBSCRIPTIONS = 200
+# Relays that touch the database only through database_sync_to_async (which closes stale
+# connections itself), if at all: Channels' dispatch would otherwise make a round trip to
+# the sync thread before each of them, once per socket per event.
+RELAYS = {"stream.event", "typing.relay", "presence.relay", "presence.roster"}
 
 
 class WorkspaceConsumer(AsyncWebsocketConsumer):
@@ -47,6 +63,11 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         self.frame_times: deque[float] = deque()
         self.typing_at: dict[int, float] = {}
         self.present_in: dict[str, dict[str, Any]] = {}  # thread stream -> who we announced
+        self.hub = hub_for(self.channel_layer)
+        self.followed: set[str] = set()  # streams the hub hands us
+        self.buffering: dict[str, list[dict[str, Any]]] = {}  # stream -> held while its replay is read
+        self.delivery = asyncio.Lock()
+        self.backlog: deque[dict[str, Any]] = deque()  # relayed while delivery was busy
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_frame({"type": "hello", "user": user.pk})
@@ -56,6 +77,14 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         for stream in list(getattr(self, "sent", {})):
             await self._leave(stream)
+        for stream in list(getattr(self, "followed", ())):
+            await self._unfollow(stream)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] in RELAYS:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
@@ -120,38 +149,54 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             raise streams.FrameError("bad_frame", "'since' must be a non-negative integer.")
         if stream not in self.sent and len(self.sent) >= MAX_SUBSCRIPTIONS:
             raise streams.FrameError("too_many_streams", f"At most {MAX_SUBSCRIPTIONS} streams per connection.")
-        # Join the group first: events committed while the replay is read queue up here
-        # and are de-duplicated by seq when handled.
-        await self.channel_layer.group_add(stream_group(stream), self.channel_name)
+        # Follow the stream first: events committed while the replay is read are held in
+        # the buffer and de-duplicated by seq once the replay is out.
+        held: list[dict[str, Any]] = []
+        self.buffering[stream] = held
         try:
+            await self._follow(stream)
             found = await database_sync_to_async(streams.subscribe)(self.user_id, stream, since)
-        except streams.FrameError:
+        except BaseException:
+            if self.buffering.get(stream) is held:
+                del self.buffering[stream]
             if stream not in self.sent:
-                await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+                await self._unfollow(stream)
             raise
-        await self.send_frame({"type": "subscribed", "stream": stream, "seq": found.seq, "ref": ref})
-        if found.resync:
-            await self.send_frame({"type": "resync", "stream": stream, "seq": found.seq})
-        for text in found.frames:
-            await self.send(text_data=text)
-        self.sent[stream] = found.seq
+        async with self._delivering():
+            if self.buffering.get(stream) is held:
+                del self.buffering[stream]
+            await self.send_frame({"type": "subscribed", "stream": stream, "seq": found.seq, "ref": ref})
+            if found.resync:
+                await self.send_frame({"type": "resync", "stream": stream, "seq": found.seq})
+            for text in found.frames:
+                await self.send(text_data=text)
+            self.sent[stream] = found.seq
+            for message in held:
+                await self._relayed(message)
         if stream.startswith("thread:") and stream not in self.present_in:
             who = await database_sync_to_async(streams.identity)(self.user_id, int(stream.split(":")[1]))
             self.present_in[stream] = who
             await self._presence(stream, "here", reply=True)
 
-    async def _presence(self, stream: str, state: str, reply: bool = False, to: str | None = None) -> None:
-        message = {"type": "presence.relay", "who": self.present_in[stream], "state": state}
+    async def _presence(self, stream: str, state: str, reply: bool = False) -> None:
+        message = {"type": "presence.relay", "stream": stream, "who": self.present_in[stream], "state": state}
         message |= {"sender": self.channel_name, "reply": reply}
-        if to is None:
-            await self.channel_layer.group_send(stream_group(stream), message)
-        else:
-            await self.channel_layer.send(to, message)
+        await self.channel_layer.group_send(stream_group(stream), message)
+
+    async def _follow(self, stream: str) -> None:
+        if stream not in self.followed:
+            self.followed.add(stream)
+            await self.hub.join(stream, self)
+
+    async def _unfollow(self, stream: str) -> None:
+        if stream in self.followed:
+            self.followed.discard(stream)
+            await self.hub.leave(stream, self)
 
     async def _leave(self, stream: str) -> None:
         """Stop following a stream: leave its group and, for a thread, say we left."""
         self.sent.pop(stream, None)
-        await self.channel_layer.group_discard(stream_group(stream), self.channel_name)
+        await self._unfollow(stream)
         if self.present_in.get(stream):
             await self._presence(stream, "left")
             del self.present_in[stream]
@@ -160,12 +205,14 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         stream = frame.get("stream")
         streams.parse_stream(stream)
         if stream in self.sent:
-            await self._leave(stream)
+            async with self._delivering():
+                await self._leave(stream)
         await self.send_frame({"type": "unsubscribed", "stream": stream, "ref": ref})
 
     async def on_write(self, frame: dict[str, Any], ref: Any) -> None:
-        ack = await database_sync_to_async(streams.handle_write)(self.user_id, frame)
-        await self.send_frame({**ack, "ref": ref})
+        async with self._delivering():  # the answer first, then the events the write caused
+            ack = await database_sync_to_async(streams.handle_write)(self.user_id, frame)
+            await self.send_frame({**ack, "ref": ref})
 
     async def on_typing(self, frame: dict[str, Any], ref: Any) -> None:
         thread_id = frame.get("thread")
@@ -174,11 +221,42 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             return  # ephemeral and rate-limited: extra typing frames are dropped silently
         who = await database_sync_to_async(streams.identity)(self.user_id, thread_id)
         self.typing_at[who["thread"]] = now
+        stream = f"thread:{who['thread']}"
         await self.channel_layer.group_send(
-            stream_group(f"thread:{who['thread']}"), {"type": "typing.relay", "who": who, "sender": self.channel_name}
+            stream_group(stream), {"type": "typing.relay", "stream": stream, "who": who, "sender": self.channel_name}
         )
 
     # --- Messages from the channel layer ----------------------------------------------------
+
+    async def relay(self, message: dict[str, Any]) -> None:
+        """A message on a stream this socket follows, handed over by the process's hub."""
+        held = self.buffering.get(message["stream"])
+        if held is not None:
+            held.append(message)
+        elif self.delivery.locked():
+            self.backlog.append(message)
+        else:
+            async with self._delivering():
+                await self._relayed(message)
+
+    @contextlib.asynccontextmanager
+    async def _delivering(self):  # type: ignore[no-untyped-def]
+        """Hold the socket's delivery; on the way out, send what the hub left meanwhile."""
+        async with self.delivery:
+            try:
+                yield
+            finally:
+                while self.backlog:
+                    await self._relayed(self.backlog.popleft())
+
+    async def _relayed(self, message: dict[str, Any]) -> None:
+        handler = {
+            "stream.event": self.stream_event,
+            "typing.relay": self.typing_relay,
+            "presence.relay": self.presence_relay,
+        }.get(message["type"])
+        if handler is not None:
+            await handler(message)
 
     async def stream_event(self, event: dict[str, Any]) -> None:
         """A committed event on a stream this socket may be subscribed to."""
@@ -198,23 +276,29 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             await self.send_frame({"type": "typing", **event["who"]})
 
     async def presence_relay(self, event: dict[str, Any]) -> None:
-        """Someone arrived in or left a thread we follow. A newcomer asks for a reply, so it
-        learns who was already there (nothing is stored)."""
+        """Someone arrived in or left a thread we follow (nothing is stored). A newcomer's
+        question "who is here?" is answered by each process's hub (``presence_roster``)."""
         stream = f"thread:{event['who']['thread']}"
         if event["sender"] == self.channel_name or stream not in self.sent:
             return
         await self.send_frame({"type": "presence", "state": event["state"], **event["who"]})
-        if event.get("reply") and self.present_in.get(stream):
-            await self._presence(stream, "here", to=event["sender"])
+
+    async def presence_roster(self, event: dict[str, Any]) -> None:
+        """The people a process has on a thread we just subscribed to, as ``here`` frames."""
+        if event["stream"] not in self.sent:
+            return
+        for who in event["people"]:
+            await self.send_frame({"type": "presence", "state": "here", **who})
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         """Something this person could see may have been taken away: check every stream."""
         subscribed = list(self.sent)
         allowed = await database_sync_to_async(streams.still_allowed)(self.user_id, subscribed)
-        for stream in subscribed:
-            if stream not in allowed:
-                await self._leave(stream)
-                await self.send_frame({"type": "revoked", "stream": stream})
+        async with self._delivering():  # nothing more from a revoked stream once this runs
+            for stream in subscribed:
+                if stream not in allowed and stream in self.sent:
+                    await self._leave(stream)
+                    await self.send_frame({"type": "revoked", "stream": stream})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The person was deactivated or signed out everywhere."""

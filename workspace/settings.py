@@ -113,11 +113,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "workspace")
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "15"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi", "capacity": 1500},
+            "CONFIG": {
+                # channels_redis waits on a blocking pop for 5 s; a read timeout shorter than
+                # that (redis-py's default is 5 s) would end idle sockets. A socket_timeout in
+                # REDIS_URL's query string wins over this one.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
+                "prefix": f"{REDIS_PREFIX}:asgi",
+                "capacity": 1500,
+            },
         }
     }
     CACHES = {

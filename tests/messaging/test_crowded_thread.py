@@ -5,8 +5,9 @@ there answers with its own presence directly to the newcomer's channel
 (``channel_layer.send``). With more sockets present than the layer's per-channel
 ``capacity`` (100 for the in-memory layer, 1,500 as configured for Redis), those answers
 overflow the newcomer's channel, ``send`` raises ``ChannelFull`` inside the answering
-consumers, and their sockets are closed: people who were only reading lose their
-connection (and every event after it) because someone else joined.
+consumers, and their sockets were closed: people who were only reading lost their
+connection because someone else joined. Answers are now best-effort (a full channel drops
+the answer, the newcomer's roster is incomplete, nobody's socket ends).
 
 The answers arrive faster than the newcomer's consumer reads them (in-process, its queue
 peaked at about three quarters of the sockets present), so the test lowers the in-memory
@@ -43,12 +44,6 @@ async def next_event(socket: WebsocketCommunicator) -> dict:
             return frame
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="presence answers use channel_layer.send, which raises ChannelFull past the layer's capacity and "
-    "closes the answering sockets (messaging/consumers.py, presence_relay -> _presence)",
-)
 async def test_subscribing_to_a_crowded_thread_closes_no_one_elses_socket(settings) -> None:  # type: ignore[no-untyped-def]
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 30}}

@@ -476,13 +476,6 @@ async def test_post_through_one_process_reaches_a_socket_on_another(shared_site:
     _no_errors_logged(shared_site, marks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="with REDIS_URL, channels_redis blocks on BZPOPMIN for 5 s and redis-py 8 gives up reading after its "
-    "default socket_timeout of 5 s: the consumer's receive raises redis TimeoutError and daphne closes the socket "
-    "with 1011 (workspace/settings.py CHANNEL_LAYERS hosts need a socket_timeout above 5 s, e.g. ?socket_timeout=10)",
-)
 async def test_an_idle_socket_stays_open_on_the_redis_layer(shared_site: Site) -> None:
     server = shared_site.servers[0]
     async with connect(server, sign_in(server, RITA)) as rita:

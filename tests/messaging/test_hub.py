@@ -1,0 +1,177 @@
+"""Fan-out once per process (``messaging.hub``): however many sockets of one process follow
+a stream, the process is one member of the stream's group, and each of them still gets
+every event once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connections
+
+from messaging.events import stream_group
+from messaging.hub import hub_for
+from tests.messaging.test_gaps import connect, events_until_quiet, make_room, post, subscribe, summary
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():  # type: ignore[no-untyped-def]
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+async def answer(socket) -> str:  # type: ignore[no-untyped-def]
+    """The type of the next frame that is not presence or typing."""
+    while (frame := await socket.receive_json_from())["type"] in {"presence", "typing"}:
+        pass
+    return frame["type"]
+
+
+def members(stream: str) -> set[str]:
+    return set(get_channel_layer().groups.get(stream_group(stream), {}))
+
+
+async def test_many_sockets_one_group_member_every_event_once() -> None:
+    room = await make_room()
+    stream = room.thread.stream
+    sockets = [await connect(room.reader) for _ in range(6)]
+    for socket in sockets:
+        await subscribe(socket, stream)
+    hub = hub_for(get_channel_layer())
+    assert members(stream) == {hub.channel}
+    assert hub.following(stream) == 6
+
+    first, second = await post(room, "One"), await post(room, "Two")
+    for socket in sockets:
+        assert [(seq, kind, pk) for seq, kind, pk in summary(await events_until_quiet(socket))] == [
+            (2, "message.created", first),
+            (3, "message.created", second),
+        ]
+
+    # Unsubscribing some sockets leaves the others served; the last one out leaves the group.
+    for socket in sockets[:5]:
+        await socket.send_json_to({"type": "unsubscribe", "stream": stream})
+        assert await answer(socket) == "unsubscribed"
+    assert hub.following(stream) == 1 and members(stream) == {hub.channel}
+    third = await post(room, "Three")
+    assert summary(await events_until_quiet(sockets[5])) == [(4, "message.created", third)]
+    for socket in sockets[:5]:
+        assert await events_until_quiet(socket, quiet=0.1) == []
+    for socket in sockets:
+        await socket.disconnect()
+    assert hub.following(stream) == 0 and members(stream) == set()
+    assert not hub._tasks  # nothing left running for a process that follows nothing
+
+
+async def test_a_socket_that_closes_mid_fanout_does_not_stop_the_others() -> None:
+    room = await make_room()
+    stream = room.thread.stream
+    leaving, staying = await connect(room.reader), await connect(room.reader)
+    await subscribe(leaving, stream)
+    await subscribe(staying, stream)
+    message = await post(room, "Before")
+    await leaving.disconnect()
+    after = await post(room, "After")
+    assert summary(await events_until_quiet(staying)) == [
+        (2, "message.created", message),
+        (3, "message.created", after),
+    ]
+    await staying.disconnect()
+
+
+async def test_a_post_answer_comes_before_the_event_it_caused() -> None:
+    """The poster's socket answers ``posted`` first, then relays the event (the hub waits
+    in the socket's backlog meanwhile instead of overtaking the answer)."""
+    room = await make_room()
+    stream = room.thread.stream
+    socket = await connect(room.author)
+    await subscribe(socket, stream)
+    await socket.send_json_to(
+        {"type": "post", "thread": room.thread.pk, "body": "Mine", "client_id": str(uuid.uuid4()), "ref": 1}
+    )
+    frames = [frame for frame in await events_until_quiet_all(socket) if frame["type"] not in {"presence", "typing"}]
+    assert [frame["type"] for frame in frames] == ["posted", "event"]
+    assert frames[1]["data"]["id"] == frames[0]["message"]
+    await socket.disconnect()
+
+
+async def events_until_quiet_all(socket, quiet: float = 0.3) -> list[dict]:  # type: ignore[no-untyped-def]
+    found = []
+    while not await socket.receive_nothing(timeout=quiet):
+        found.append(await socket.receive_json_from())
+    return found
+
+
+async def test_each_event_loop_has_its_own_hub() -> None:
+    layer = get_channel_layer()
+    here = hub_for(layer)
+    assert hub_for(layer) is here
+    elsewhere = await asyncio.to_thread(lambda: asyncio.run(_hub_in_new_loop(layer)))
+    assert elsewhere is not here
+
+
+async def _hub_in_new_loop(layer):  # type: ignore[no-untyped-def]
+    return hub_for(layer)
+
+
+async def presence_frames(socket) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    found = []
+    while not await socket.receive_nothing(timeout=0.3):
+        frame = await socket.receive_json_from()
+        if frame["type"] == "presence":
+            found.append((frame["state"], frame["user"]))
+    return found
+
+
+async def test_a_newcomer_gets_one_roster_per_process_not_one_answer_per_socket() -> None:
+    room = await make_room()
+    stream = room.thread.stream
+    tabs = [await connect(room.author) for _ in range(3)]  # one person, three tabs
+    for tab in tabs:
+        await subscribe(tab, stream)
+    for tab in tabs:
+        await presence_frames(tab)
+    newcomer = await connect(room.reader)
+    await subscribe(newcomer, stream)
+    assert await presence_frames(newcomer) == [("here", room.author.pk)]
+    for tab in tabs:  # each of the author's tabs hears of the arrival once
+        assert await presence_frames(tab) == [("here", room.reader.pk)]
+    for socket in [*tabs, newcomer]:
+        await socket.disconnect()
+
+
+async def test_in_a_crowd_arrivals_are_not_relayed_and_the_roster_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("messaging.hub.PRESENCE_CROWD", 2)
+    room = await make_room()
+    stream = room.thread.stream
+    others = [await make_person_in(room) for _ in range(3)]
+    sockets = []
+    for person in others:
+        socket = await connect(person)
+        await subscribe(socket, stream)
+        sockets.append(socket)
+    for socket in sockets:
+        await presence_frames(socket)
+    newcomer = await connect(room.reader)
+    await subscribe(newcomer, stream)
+    roster = await presence_frames(newcomer)
+    assert len(roster) == 2 and {user for _, user in roster} < {person.pk for person in others}
+    for socket in sockets:  # four sockets on the thread now: past the crowd, nobody is told
+        assert await presence_frames(socket) == []
+    message = await post(room, "Events still reach everyone")
+    for socket in [*sockets, newcomer]:
+        assert summary(await events_until_quiet(socket))[-1][2] == message
+    for socket in [*sockets, newcomer]:
+        await socket.disconnect()
+
+
+@database_sync_to_async
+def make_person_in(room):  # type: ignore[no-untyped-def]
+    from tests.factories import PersonFactory
+
+    return PersonFactory(agency=room.author.agency)
