@@ -90,8 +90,11 @@ def create_thread(
     restrict_to: Iterable[Agency] | None = None,
 ) -> Thread:
     """Open a thread with its first message, optionally restricted to some member agencies
-    (the actor's own agency is always among them)."""
+    (the actor's own agency is always among them). Idempotent by ``client_id``: opening it
+    again with the same one returns the thread already opened, even in a concurrent race."""
     policy.check(actor, "post", community)
+    if client_id is not None and (opened := _opened_with(actor, client_id, community)) is not None:
+        return opened
     if community.is_archived:
         raise ActionError("This community is archived.", code="archived")
     title = (title or "").strip()
@@ -100,6 +103,35 @@ def create_thread(
     if len(title) > 200:
         raise ActionError("Keep the title under 200 characters.", field="title")
     body = _check_body(body)
+    try:
+        return _open_thread(actor, community, title, body, client_id or uuid.uuid4(), restrict_to)
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race.
+        opened = _opened_with(actor, client_id, community) if client_id is not None else None
+        if opened is None:
+            raise
+        return opened
+
+
+def _opened_with(actor: User, client_id: uuid.UUID, community: Community) -> Thread | None:
+    """The thread this person opened with ``client_id``; refused if it names another message."""
+    existing = Message.objects.filter(author=actor, client_id=client_id).select_related("thread").first()
+    if existing is None:
+        return None
+    first = Message.objects.filter(thread=existing.thread_id).order_by("pk").values_list("pk", flat=True).first()
+    if existing.thread.community_id != community.pk or first != existing.pk:
+        raise ActionError("This client_id was used for another message.", field="client_id", code="client_id_reused")
+    return existing.thread
+
+
+def _open_thread(
+    actor: User,
+    community: Community,
+    title: str,
+    body: str,
+    client_id: uuid.UUID,
+    restrict_to: Iterable[Agency] | None,
+) -> Thread:
     agency = actor.agency
     with transaction.atomic():
         allowed: list[Agency] = []
@@ -115,7 +147,7 @@ def create_thread(
         )
         if allowed:
             thread.allowed_agencies.set(allowed)
-        message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id or uuid.uuid4())
+        message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id)
         indexer.index_on_commit(thread)
         if not thread.restricted:
             # A restricted thread's title must not reach the other agencies' sockets, so it

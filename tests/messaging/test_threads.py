@@ -84,6 +84,47 @@ class TestPosting:
         with pytest.raises(ActionError, match="another thread"):
             actions.post_message(actor=fresh(room.owner), thread=other, body="x", client_id=cid)
 
+    def test_opening_a_thread_twice_with_one_client_id_opens_one(self, room) -> None:  # type: ignore[no-untyped-def]
+        cid, owner = uuid.uuid4(), fresh(room.owner)
+        first = actions.create_thread(
+            actor=owner, community=room.community, title="Shelter", body="Open.", client_id=cid
+        )
+        seq = events.current_seq(f"community:{room.community.pk}")
+        again = actions.create_thread(
+            actor=owner, community=room.community, title="Shelter", body="Open.", client_id=cid
+        )
+        assert again.pk == first.pk
+        assert Thread.objects.filter(title="Shelter").count() == 1
+        assert events.current_seq(f"community:{room.community.pk}") == seq  # nothing announced twice
+
+    def test_opening_a_thread_with_a_reply_s_client_id_is_refused(self, room) -> None:  # type: ignore[no-untyped-def]
+        cid = uuid.uuid4()
+        post(room, room.owner, client_id=cid)  # a reply in the existing thread
+        with pytest.raises(ActionError, match="another message") as caught:
+            actions.create_thread(actor=fresh(room.owner), community=room.community, title="T", body="B", client_id=cid)
+        assert caught.value.code == "client_id_reused"
+        assert not Thread.objects.filter(title="T").exists()
+
+    def test_a_lost_race_returns_the_winner_s_thread(self, room, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        """The look-up before the write misses a thread a concurrent retry is committing."""
+        cid, owner = uuid.uuid4(), fresh(room.owner)
+        first = actions.create_thread(
+            actor=owner, community=room.community, title="Shelter", body="Open.", client_id=cid
+        )
+        real = actions._opened_with
+        calls = []
+
+        def miss_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            return None if len(calls) == 1 else real(*args, **kwargs)
+
+        monkeypatch.setattr(actions, "_opened_with", miss_once)
+        again = actions.create_thread(
+            actor=owner, community=room.community, title="Shelter", body="Open.", client_id=cid
+        )
+        assert again.pk == first.pk and len(calls) == 2
+        assert Thread.objects.filter(title="Shelter").count() == 1
+
     @pytest.mark.parametrize("person", ["observer", "outsider"])
     def test_observers_and_outsiders_cannot_post(self, room, person: str) -> None:  # type: ignore[no-untyped-def]
         with pytest.raises(PermissionDenied):
