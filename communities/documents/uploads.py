@@ -240,23 +240,27 @@ def delete_blob(blob: str) -> None:
     discard(blob_path(blob))
 
 
-def sweep(older_than_seconds: float = 3600, known: Callable[[], set[str]] | None = None) -> list[str]:
+def sweep(
+    older_than_seconds: float = 3600, known: Callable[[], set[str]] | None = None, *, delete: bool = True
+) -> list[str]:
     """Delete temporary files older than the given age and, if ``known`` is given, stored
     blobs no version names (left by a transaction rolled back around an action). Returns
-    what was deleted."""
+    what was deleted (with ``delete=False``: what would be, deleting nothing)."""
     root = _root()
     cutoff = time.time() - older_than_seconds
     deleted = []
     for part in (root / "incoming").glob("*.part") if (root / "incoming").is_dir() else ():
         if part.stat().st_mtime < cutoff:
-            discard(part)
+            if delete:
+                discard(part)
             deleted.append(str(part.relative_to(root)))
     if known is not None and root.is_dir():
         names = known()
         for path in root.glob("[0-9a-f][0-9a-f]/*"):
             blob = str(path.relative_to(root).as_posix())
             if blob not in names and path.stat().st_mtime < cutoff:
-                discard(path)
+                if delete:
+                    discard(path)
                 deleted.append(blob)
     return deleted
 

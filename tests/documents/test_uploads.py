@@ -7,10 +7,14 @@ sandboxing Content-Security-Policy.
 
 from __future__ import annotations
 
+import os
+import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from communities.documents import actions, uploads
@@ -288,6 +292,37 @@ def test_sweep_removes_leftover_temporary_files_and_unknown_blobs(dw, media_root
     assert not stray.exists() and not (incoming / "abandoned.part").exists()
     assert len(deleted) == 2
     assert all(uploads.blob_path(blob).exists() for blob in known)
+
+
+def test_sweep_uploads_command_lists_on_dry_run_then_deletes_only_old_leftovers(dw, media_root) -> None:  # type: ignore[no-untyped-def]
+    incoming = media_root / "documents" / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    old_part, fresh_part = incoming / "abandoned.part", incoming / "in-progress.part"
+    old_part.write_bytes(b"half")
+    fresh_part.write_bytes(b"still arriving")
+    stray = media_root / "documents" / "cd" / ("cd" + "1" * 30)
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"left by a rolled-back transaction")
+    two_hours_ago = time.time() - 7200
+    for path in (old_part, stray):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    known = set(DocumentVersion.objects.values_list("blob", flat=True))
+    for blob in known:  # the real versions are old too, and must survive
+        os.utime(uploads.blob_path(blob), (two_hours_ago, two_hours_ago))
+
+    out = StringIO()
+    call_command("sweep_uploads", "--dry-run", stdout=out)
+    assert "2 files would be deleted." in out.getvalue()
+    assert old_part.exists() and stray.exists()
+
+    out = StringIO()
+    call_command("sweep_uploads", stdout=out)
+    assert "2 files deleted." in out.getvalue()
+    assert not old_part.exists() and not stray.exists() and fresh_part.exists()
+    assert known and all(uploads.blob_path(blob).exists() for blob in known)
+
+    with pytest.raises(CommandError, match="at least 1 minute"):
+        call_command("sweep_uploads", "--older-than", "0")
 
 
 def test_upload_forms_post_without_javascript(dw) -> None:  # type: ignore[no-untyped-def]
