@@ -231,7 +231,12 @@ def _may_view_thread(user: User, thread: Thread) -> bool:
     if not thread.restricted:
         return True
     agency = user.agency
-    return agency is not None and thread.allowed_agencies.filter(pk=agency.pk).exists()
+    if agency is None:
+        return False
+    prefetched = getattr(thread, "_prefetched_objects_cache", {}).get("allowed_agencies")
+    if prefetched is not None:  # lists and search results prefetch them: no query per thread
+        return any(allowed.pk == agency.pk for allowed in prefetched)
+    return thread.allowed_agencies.filter(pk=agency.pk).exists()
 
 
 def _may_post_in_thread(user: User, thread: Thread) -> bool:
