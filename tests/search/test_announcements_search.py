@@ -15,12 +15,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from communities import actions as community_actions
 from communities.announcements import actions
 from communities.announcements.models import Announcement, Audience, Promotion
-from communities.announcements.search_index import announcements_in_community
+from communities.announcements.search_index import shown_in_community
 from search import api, indexer
 from search.backends import get_backend
 from tests.announcements.conftest import AnnouncementWorld, build_world, write
@@ -228,13 +230,13 @@ class TestPromotion:
         announcement = members_only(aw, committed, "cardamom")
         promotion = promote(aw, committed, announcement)
         assert_sees_nothing(search(aw.receiver_staff, "cardamom"))  # pending
-        assert announcement not in announcements_in_community(aw.receiving.pk)
+        assert announcement not in shown_in_community(aw.receiving.pk)
         with committed():
             actions.accept_promotion(actor=fresh(aw.receiver_owner), promotion=promotion)
         for role in ("receiver_staff", "receiver_owner", "participant"):
             assert keys(search(aw.person(role), "cardamom")) == {key(announcement)}, role
         assert_sees_nothing(search(aw.nonmember, "cardamom"))
-        assert announcement in announcements_in_community(aw.receiving.pk)
+        assert announcement in shown_in_community(aw.receiving.pk)
         assert_index_matches(capsys)
         with committed():
             actions.retract_announcement(actor=fresh(aw.publisher_admin), announcement=announcement)
@@ -293,3 +295,28 @@ def test_world_is_indexed_as_the_database_says(aw, capsys) -> None:  # type: ign
     call_command("search_rebuild")
     assert "Announcements: 3 of 3" in capsys.readouterr().out
     assert_index_matches(capsys)
+
+
+def test_query_count_does_not_grow_with_announcement_results(aw, committed, client) -> None:  # type: ignore[no-untyped-def]
+    """A page of 5 promoted members-only announcements costs what a page of 20 costs for a
+    reader of the community that accepted them (the policy re-check of each)."""
+
+    def add(count: int) -> None:
+        for n in range(count):
+            promote(aw, committed, members_only(aw, committed, f"pumpkin{n} pumpkin"))
+            with committed():
+                actions.accept_promotion(
+                    actor=fresh(aw.receiver_owner), promotion=Promotion.objects.filter(status="pending").latest("pk")
+                )
+
+    def queries(hits: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/search/", {"q": "pumpkin"})
+        assert response.content.decode().count('class="search-hit"') == hits
+        return len(ctx.captured_queries)
+
+    client.force_login(aw.receiver_staff)
+    add(5)
+    small = queries(5)
+    add(20)
+    assert queries(20) == small

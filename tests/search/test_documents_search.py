@@ -16,16 +16,20 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from communities import actions as community_actions
 from communities.documents import actions
 from communities.documents.models import AccessLevel, Document, DocumentShare
-from communities.documents.search_index import documents_in_community
+from communities.documents.search_index import shown_in_community
 from communities.models import Community, Visibility
-from search import api, indexer
+from search import api, indexer, registry
 from search.backends import get_backend
 from tests.documents.conftest import DocumentWorld, build_documents_world, upload
 from tests.search.conftest import fresh
+from workspace import policy
 from workspace.models import User
 
 OTHERS = ("participant_staff", "participant_admin", "observer_staff", "moderator", "nonmember_staff", "nonmember_admin")
@@ -236,11 +240,11 @@ class TestSharing:
         with committed():
             share = actions.offer_share(actor=fresh(dw.owner_admin), document=dw.open, community=pine)
         assert_sees_nothing(search(dw.nonmember_staff, "fairgrounds"))
-        assert not documents_in_community(pine.pk).exists()
+        assert not shown_in_community(pine.pk).exists()
         with committed():
             actions.accept_share(actor=fresh(dw.nonmember_admin), share=share)
         assert keys(search(dw.nonmember_staff, "fairgrounds")) == {key(dw.open)}
-        assert set(documents_in_community(pine.pk)) == {dw.open}
+        assert set(shown_in_community(pine.pk)) == {dw.open}
         assert_index_matches(capsys)
         with committed():  # the receiving side stops it
             actions.end_share(actor=fresh(dw.nonmember_admin), share=DocumentShare.objects.get(pk=share.pk))
@@ -302,3 +306,66 @@ def test_upload_of_a_pdf_is_searchable(dw, committed) -> None:  # type: ignore[n
             title="Shelters",
         )
     assert keys(search(dw.participant_staff, "armadillo")) == {key(document)}
+
+
+# --- What a page of results costs ------------------------------------------------------------------
+
+
+def _page_queries(client, text: str, hits: int) -> int:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/search/", {"q": text})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="search-hit"') == hits
+    return len(ctx.captured_queries)
+
+
+def test_query_count_does_not_grow_with_document_results(dw, committed, client) -> None:  # type: ignore[no-untyped-def]
+    """A page of 5 documents costs what a page of 20 costs, for a reader of the community
+    and for a reader of a community they are shared into (the policy re-check of each)."""
+    pine = pine_community(dw, committed)
+
+    def add(count: int) -> None:
+        with committed():
+            for n in range(count):
+                document = actions.add_document(
+                    actor=fresh(dw.owner_admin),
+                    community=dw.community,
+                    upload=upload(f"pumpkin-{n}.txt", b"Pumpkin patch flooded."),
+                    title=f"Pumpkin report {n}",
+                )
+                share = actions.offer_share(actor=fresh(dw.owner_admin), document=document, community=pine)
+                actions.accept_share(actor=fresh(dw.nonmember_admin), share=share)
+
+    reader, receiver = Client(), Client()
+    reader.force_login(dw.participant_staff)
+    receiver.force_login(dw.nonmember_staff)
+    add(5)
+    small = (_page_queries(reader, "pumpkin", 5), _page_queries(receiver, "pumpkin", 5))
+    add(20)
+    large = (_page_queries(reader, "pumpkin", 20), _page_queries(receiver, "pumpkin", 20))
+    assert small == large
+
+
+def test_page_checks_with_prefetched_grants_agree_with_the_policy(dw, committed) -> None:  # type: ignore[no-untyped-def]
+    """``prepare`` loads grants and shares for a page at once; each check must still give
+    exactly the policy's answer, for every role and every kind of document."""
+    pine = pine_community(dw, committed)
+    narrowed = add_narrowed(dw, committed)
+    with committed():
+        to_agency = actions.offer_share(actor=fresh(dw.owner_admin), document=narrowed, agency=dw.nonmember)
+        actions.accept_share(actor=fresh(dw.nonmember_admin), share=to_agency)
+        to_pine = actions.offer_share(actor=fresh(dw.owner_admin), document=dw.restricted, community=pine)
+        actions.accept_share(actor=fresh(dw.nonmember_admin), share=to_pine)
+    entry = registry.get("document")
+    roles = ("owner_staff", "owner_admin", "participant_staff", "observer_staff", "moderator", "nonmember_staff")
+    for role in roles:
+        plain = fresh(getattr(dw.cw, role))
+        expected = {document.pk: policy.can(plain, "view", document) for document in Document.objects.all()}
+        person = fresh(getattr(dw.cw, role))
+        page = list(entry.queryset())
+        with CaptureQueriesContext(connection) as ctx:
+            entry.prepare(person, page)
+            got = {document.pk: entry.may_view(person, document) for document in page}
+        assert got == expected, role
+        assert len(ctx.captured_queries) <= 4, role
+    assert expected == {dw.open.pk: False, dw.restricted.pk: True, narrowed.pk: True}  # Pine's staff
