@@ -426,8 +426,7 @@ def publish_due(*, now: datetime | None = None) -> DueReport:
                 _touch(announcement, now)
                 announcement.save()
                 audit.record(actor=None, verb="announcement.expired", target=announcement, agency=announcement.agency)
-                indexer.index_on_commit(announcement)
-                expired.append(announcement)
+                expired.append(announcement)  # never live, never indexed
                 continue
             _publish(announcement, actor=None, now=now)
             published.append(announcement)
