@@ -48,3 +48,8 @@ register(
     ),
     in_community=lambda community_id: Community.objects.filter(pk=community_id),
 )
+
+# Documents and announcements live in sub-packages of this app, which autodiscovery
+# (``<app>.search_index``) does not reach: their registrations are imported from here.
+from communities.announcements import search_index as _announcements  # noqa: E402, F401
+from communities.documents import search_index as _documents  # noqa: E402, F401

@@ -171,6 +171,8 @@ def _shown(user: User, raw_hits: list[RawHit]) -> tuple[list[Hit], int]:
     for type_name, pks in wanted.items():
         entry = registry.get(type_name)
         loaded[type_name] = {obj.pk: obj for obj in entry.queryset().filter(pk__in=pks)} if entry else {}
+        if entry is not None and entry.prepare is not None and loaded[type_name]:
+            entry.prepare(user, list(loaded[type_name].values()))
     hits: list[Hit] = []
     hidden = 0
     for raw in raw_hits:

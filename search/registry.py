@@ -13,7 +13,8 @@ imports at start-up (the way the admin finds ``admin.py``)::
         queryset=lambda: Announcement.objects.filter(retracted_at=None).select_related(...),
         may_view=lambda user, a: policy.can(user, "view", a),
         show=lambda a: Shown(url=..., community=a.community, agency=a.agency, person=a.author),
-        in_community=lambda community: Announcement.objects.filter(community=community),
+        in_community=lambda community_id: Announcement.objects.filter(community_id=community_id),
+        prepare=lambda user, announcements: ...,  # optional: warm what may_view reads
     )
 
 The search package never imports an app's models: it learns them here.
@@ -50,7 +51,10 @@ class IndexedType:
     ``to_document``, ``tokens_for``, ``may_view`` and ``show`` need (the indexer filters
     it by primary key; results are loaded through it). ``in_community`` returns what a
     community's access change must re-index; ``dependents`` what must re-index with an
-    object (a thread's messages carry its title).
+    object (a thread's messages carry its title). ``prepare(user, objects)``, if set, is
+    called once per type with a page of loaded results before ``may_view`` checks each, to
+    load in bulk what those checks read (the person's grants), so a page of results costs
+    the same number of queries however many it holds.
     """
 
     name: str
@@ -63,6 +67,7 @@ class IndexedType:
     show: Callable[[Any], Shown]
     in_community: Callable[[Any], models.QuerySet] | None = None
     dependents: Callable[[Any], Iterable[models.QuerySet]] | None = None
+    prepare: Callable[[Any, list[Any]], None] | None = None
 
     @property
     def singular(self) -> str:
@@ -99,6 +104,7 @@ def register(
     queryset: Callable[[], models.QuerySet] | None = None,
     in_community: Callable[[Any], models.QuerySet] | None = None,
     dependents: Callable[[Any], Iterable[models.QuerySet]] | None = None,
+    prepare: Callable[[Any, list[Any]], None] | None = None,
 ) -> IndexedType:
     """Make ``model`` searchable. ``name`` (default: the model name) is the result type."""
     name = name or model._meta.model_name
@@ -115,6 +121,7 @@ def register(
         show=show,
         in_community=in_community,
         dependents=dependents,
+        prepare=prepare,
     )
     _TYPES[name] = entry
     return entry

@@ -8,15 +8,19 @@ so counts, facets and snippets never include anything else.
 The vocabulary:
 
 ``all``
-    every signed-in person (listed communities' directory entries).
+    every signed-in person (listed communities' directory entries, live public
+    announcements).
 ``c:<community>``
     readers of the community: ``view_content`` through their agency's group, or granted
-    to them by name when their agency names who takes part.
+    to them by name when their agency names who takes part. Items shown in several
+    communities (a document shared into one, an announcement promoted into one) store
+    one per community.
 ``ca:<community>:<agency>``
     readers of the community who work for the agency: an item restricted to some
     agencies stores one per allowed agency, so it needs the community *and* the agency.
 ``a:<agency>``
-    the agency's active staff (agency-private items).
+    the agency's active staff (agency-private items; a document shared with an agency
+    outside its community, whose grant goes to the agency's staff group).
 ``u:<user>``
     one person (items shared with a named person).
 

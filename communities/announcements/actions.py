@@ -45,6 +45,7 @@ from communities.announcements.text import clean, one_line
 from communities.models import Community, CommunityMembership, CommunityRole, ConsentStatus, Moderator, Tag
 from messaging import events, markup
 from messaging.notifications import agency_admins, notify
+from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, User, hash_token
@@ -315,6 +316,7 @@ def update_announcement(
         announcement.save()
         if announcement.state == S.PUBLISHED:
             _announce(announcement, selectors.places_of(announcement), "announcement.edited")
+        indexer.index_on_commit(announcement)
         audit.record(
             actor=actor,
             verb="announcement.edited",
@@ -343,6 +345,8 @@ def publish_announcement(*, actor: User, announcement: Announcement) -> Announce
 def _publish(announcement: Announcement, *, actor: User | None, now: datetime) -> None:
     if announcement.expire_at and announcement.expire_at <= now:
         raise ActionError("Its expiry has passed: choose a later one first.", field="expire_at")
+    # Published: into the index; scheduled: kept out of it (a no-op unless it was there).
+    indexer.index_on_commit(announcement)
     if announcement.publish_at and announcement.publish_at > now:
         announcement.state = S.SCHEDULED
         _touch(announcement, now)
@@ -387,6 +391,7 @@ def retract_announcement(*, actor: User, announcement: Announcement, note: str =
         )
         if was_live:
             _announce(announcement, places, "announcement.retracted")
+        indexer.index_on_commit(announcement)
         audit.record(
             actor=actor,
             verb="announcement.retracted",
@@ -421,7 +426,7 @@ def publish_due(*, now: datetime | None = None) -> DueReport:
                 _touch(announcement, now)
                 announcement.save()
                 audit.record(actor=None, verb="announcement.expired", target=announcement, agency=announcement.agency)
-                expired.append(announcement)
+                expired.append(announcement)  # never live, never indexed
                 continue
             _publish(announcement, actor=None, now=now)
             published.append(announcement)
@@ -438,6 +443,7 @@ def publish_due(*, now: datetime | None = None) -> DueReport:
             announcement.save()
             _announce(announcement, selectors.places_of(announcement), "announcement.expired")
             audit.record(actor=None, verb="announcement.expired", target=announcement, agency=announcement.agency)
+            indexer.index_on_commit(announcement)  # leaves the index
             expired.append(announcement)
     return DueReport(published=published, expired=expired)
 
@@ -540,6 +546,7 @@ def _accept(promotion: Promotion, announcement: Announcement, *, actor: User, no
     promotion.save(update_fields=["status", "decided_by", "decided_at", "auto_accepted"])
     _touch(announcement, now)
     announcement.save(update_fields=["changed_at", "version"])
+    indexer.index_on_commit(announcement)  # readers of the accepting community find it
     if announcement.is_live:
         _announce(announcement, [promotion.community_id], "announcement.published")
         _deliver_immediately(announcement, selectors.places_of(announcement), now)
@@ -599,6 +606,7 @@ def _end_promotion(*, actor: User, promotion: Promotion, status: str) -> Promoti
         if was_shown:
             _touch(announcement, now)
             announcement.save(update_fields=["changed_at", "version"])
+            indexer.index_on_commit(announcement)  # its readers there lose it
             if announcement.is_live:
                 _announce(announcement, [promotion.community_id], "announcement.retracted")
         declined = status == ConsentStatus.DECLINED

@@ -29,6 +29,7 @@ from communities.documents.models import (
 from communities.models import Community, CommunityMembership, CommunityRole, Tag
 from messaging import events
 from messaging.notifications import agency_admins, notify
+from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency, User
@@ -240,6 +241,7 @@ def add_document(
             },
         )
         _announce(document, "document.added", _data(document, version))
+        indexer.index_on_commit(document)
         return document
 
     document = _with_file(prepared, write)
@@ -308,6 +310,7 @@ def revise_document(
             },
         )
         _announce(locked, "document.revised", _data(locked, version))
+        indexer.index_on_commit(locked)
         return version
 
     return _with_file(prepared, write)
@@ -352,6 +355,7 @@ def update_document(
         )
         if "title" in changed:
             _announce(document, "document.updated", _data(document))
+        indexer.index_on_commit(document)
     return document
 
 
@@ -373,6 +377,7 @@ def delete_document(*, actor: User, document: Document) -> None:
         )
         _announce(document, "document.removed", {"id": document.pk})
         blobs = [v["blob"] for v in versions]
+        indexer.remove_on_commit(document)
         document.delete()
 
         def delete_files() -> None:
@@ -447,6 +452,7 @@ def set_document_access(
             events.append(f"community:{document.community_id}", "document.removed", {"document": {"id": document.pk}})
         elif was_restricted and not restricted:
             events.append(f"community:{document.community_id}", "document.added", {"document": _data(document)})
+        indexer.index_on_commit(document)
     policy.forget(actor)
     return document
 
@@ -626,6 +632,7 @@ def accept_share(*, actor: User, share: DocumentShare) -> DocumentShare:
         share.save(update_fields=["status", "decided_by", "decided_at"])
         if share.agency is not None:
             grants.set_level(document, share.agency, share.level)
+        indexer.index_on_commit(document)
         audit.record(
             actor=actor,
             verb="document.share_accepted",
@@ -717,6 +724,7 @@ def end_share(*, actor: User, share: DocumentShare) -> DocumentShare:
             grants.clear(document, share.agency)
         else:
             events.append(f"community:{share.community_id}", "document.removed", {"document": {"id": document.pk}})
+        indexer.index_on_commit(document)
         audit.record(
             actor=actor,
             verb="document.share_ended",
