@@ -4,13 +4,17 @@ to; the coordinator's roll-up arrives live on the incident's stream."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
+from django.test import Client
+from django.urls import reverse
 
 from messaging import events
 from messaging.incidents import actions
@@ -137,3 +141,64 @@ async def test_nobody_else_may_follow_a_persons_alerts_or_a_hidden_incident() ->
     observer = await connect(iw.observer)
     assert (await subscribe(observer, iw.incident.stream))["type"] == "subscribed"
     await observer.disconnect()
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor == "sqlite",
+    reason="the SQLite test database is in memory with a shared cache, which refuses concurrent writers "
+    "instead of waiting; the PostgreSQL lane runs this",
+)
+async def test_acknowledgements_over_sockets_and_http_at_once_are_counted_exactly() -> None:
+    """Half the people acknowledge over their sockets, half through the page's form, all at
+    once (and each twice); the coordinator's last live roll-up equals a recount."""
+    iw = await world()
+    flood = iw.flood
+    people = [*flood.harbor_people, *flood.pine_people, flood.water_person]
+    by_socket, by_http = people[::2], people[1::2]
+    coordinator = await connect(iw.coordinator)
+    await subscribe(coordinator, iw.incident.stream, since=await seq_of(iw.incident.stream))
+    sockets = [await connect(person) for person in by_socket]
+    clients = [await database_sync_to_async(_signed_in)(person) for person in by_http]
+    url = reverse("incident_alert_acknowledge", args=[iw.incident.pk, iw.alert.pk])
+    start = threading.Barrier(len(clients) + 1)
+
+    def post_twice(client: Client) -> list[int]:
+        try:
+            start.wait(timeout=10)
+            return [client.post(url, {"next": "/"}).status_code for _ in range(2)]
+        finally:
+            connections.close_all()
+
+    async def ack_twice(socket: WebsocketCommunicator) -> list[str]:
+        return [(await ack(socket, iw.alert.pk))["type"] for _ in range(2)]
+
+    async def over_http() -> list[list[int]]:
+        return await asyncio.gather(*(asyncio.to_thread(post_twice, client) for client in clients))
+
+    async def over_sockets() -> list[list[str]]:
+        await asyncio.to_thread(start.wait, 10)
+        return await asyncio.gather(*(ack_twice(socket) for socket in sockets))
+
+    http_answers, socket_answers = await asyncio.gather(over_http(), over_sockets())
+    assert all(codes == [302, 302] for codes in http_answers)
+    assert all(kinds == ["acknowledged", "acknowledged"] for kinds in socket_answers)
+
+    acknowledged = [await coordinator.receive_json_from(timeout=5) for _ in people]
+    assert all(frame["event"] == "alert.acknowledged" for frame in acknowledged)
+    assert sorted(frame["data"]["user"] for frame in acknowledged) == sorted(person.pk for person in people)
+    assert [frame["data"]["rollup"]["people_acknowledged"] for frame in acknowledged] == list(range(1, len(people) + 1))
+    assert await coordinator.receive_nothing(timeout=0.3)  # no double count from the second clicks
+    recount = await database_sync_to_async(actions.rollup)(iw.alert)
+    assert acknowledged[-1]["data"]["rollup"] == json.loads(json.dumps(recount, cls=DjangoJSONEncoder))
+    receipts = await database_sync_to_async(
+        lambda: AlertRecipient.objects.filter(alert=iw.alert, acknowledged_at__isnull=False).count()
+    )()
+    assert receipts == len(people) == recount["people_acknowledged"]
+    for socket in [coordinator, *sockets]:
+        await socket.disconnect()
+
+
+def _signed_in(person: User) -> Client:
+    client = Client()
+    client.force_login(person)
+    return client
