@@ -71,6 +71,11 @@ class Community(models.Model):
     def is_listed(self) -> bool:
         return self.visibility == Visibility.LISTED
 
+    @property
+    def stream(self) -> str:
+        """Its live event stream: threads, documents and announcements appearing in it."""
+        return f"community:{self.pk}"
+
 
 class CommunityGroupObjectPermission(GroupObjectPermissionBase):
     """Direct foreign-key guardian grant on a community to an agency group."""

@@ -25,6 +25,7 @@ from communities.forms import (
     RoleForm,
 )
 from communities.models import Community, CommunityRole
+from messaging import events
 from workspace import policy
 from workspace import selectors as workspace_selectors
 from workspace.exceptions import ActionError
@@ -132,9 +133,12 @@ def _render_community(
     status: int = 200,
 ) -> HttpResponse:
     standing = page_selectors.standing_in_community(request.user, community)
+    # The stream's seq before anything is read: what happens after is replayed to the page.
+    live_seq = events.current_seq(community.stream) if policy.can(request.user, "view_content", community) else None
     context = {
         "community": community,
         "standing": standing,
+        "live_seq": live_seq,
         "members": paginate(request, selectors.members_of_community(community), MEMBERS_PAGE_SIZE),
         "roles": CommunityRole.choices,
     }

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from communities.models import Community
@@ -171,6 +172,7 @@ def _thread_data(thread: Thread) -> dict[str, object]:
         "restricted": thread.restricted,
         "pinned": thread.is_pinned,
         "locked": thread.is_locked,
+        "url": reverse("thread_detail", args=[thread.pk]),
     }
 
 

@@ -74,16 +74,21 @@ def _touch(announcement: Announcement, now: datetime) -> None:
 
 
 def _event_data(announcement: Announcement) -> dict[str, Any]:
-    """What live clients get: enough for a card, and the agency and program always."""
+    """What live clients get: enough for a card, and the agency and program always.
+    ``community`` is the home community (a card elsewhere is marked promoted)."""
     return {
         "id": announcement.pk,
         "title": announcement.title,
         "summary": announcement.summary,
         "agency": announcement.agency.short_name,
+        "agency_name": announcement.agency.name,
         "program": announcement.program.name,
         "audience": announcement.audience,
+        "community": announcement.community_id,
         "url": announcement.get_absolute_url(),
         "published_at": announcement.published_at,
+        "edited_at": announcement.edited_at,
+        "expire_at": announcement.expire_at,
         "version": announcement.version,
     }
 

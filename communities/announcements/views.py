@@ -33,7 +33,7 @@ from communities.announcements.forms import (
 )
 from communities.announcements.models import Announcement, AnnouncementState, Frequency, Program, Subscription
 from communities.models import Community, Tag
-from messaging import markup
+from messaging import events, markup
 from workspace import policy
 from workspace.exceptions import ActionError
 from workspace.web import back, form_error, paginate
@@ -83,8 +83,12 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
 def community_page(request: HttpRequest, slug: str) -> HttpResponse:
     community = selectors.access_community_announcements(request.user, slug)
     can_manage = policy.can(request.user, "manage", community)
+    # The seq first, then the rows: an announcement published in between is on the page and
+    # replayed to the live client, which shows it once (by id).
+    live_seq = events.current_seq(community.stream)
     context = {
         "community": community,
+        "live_seq": live_seq,
         "page": paginate(request, selectors.announcements_in_community(community), PAGE_SIZE),
         "can_announce": policy.can(request.user, "announce", community),
         "can_review": policy.can(request.user, "review_promotions", community),
@@ -93,6 +97,7 @@ def community_page(request: HttpRequest, slug: str) -> HttpResponse:
         if community.is_listed and not community.is_archived
         else [],
     }
+    context["live_rows"] = context["page"].number == 1  # new ones go on top of the first page only
     if can_manage:
         context |= {
             "trusted": selectors.trusted_publishers(community),

@@ -108,8 +108,13 @@ def _data(document: Document, version: DocumentVersion | None = None) -> dict[st
         "id": document.pk,
         "title": document.title,
         "community": document.community_id,
+        "community_name": document.community.name,
         "agency": document.owning_agency.short_name,
+        "restricted": document.restricted,
         "version": version.number if version else None,
+        "type": version.type_label if version else "",
+        "uploaded_by": version.uploaded_by.full_name if version else "",
+        "updated_at": document.updated_at,
         "url": _path(document),
     }
 
@@ -448,8 +453,13 @@ def set_document_access(
             },
         )
         if restricted and not was_restricted:
-            # Readers who are not named lose it: their live lists drop it.
-            events.append(f"community:{document.community_id}", "document.removed", {"document": {"id": document.pk}})
+            # Readers who are not named lose it: their live lists drop it. The shared stream
+            # cannot tell who is named, so it says only that access was narrowed (no title).
+            events.append(
+                f"community:{document.community_id}",
+                "document.removed",
+                {"document": {"id": document.pk, "reason": "restricted"}},
+            )
         elif was_restricted and not restricted:
             events.append(f"community:{document.community_id}", "document.added", {"document": _data(document)})
         indexer.index_on_commit(document)
@@ -646,7 +656,7 @@ def accept_share(*, actor: User, share: DocumentShare) -> DocumentShare:
             events.append(
                 f"community:{document.community_id}",
                 "document.shared",
-                {"document": {"id": document.pk, "with": str(share.recipient)}},
+                {"document": {**_data(document), "with": str(share.recipient)}},
             )
         asker = agency_admins([document.owning_agency]) if share.direction == ShareDirection.OFFER else []
         notify(

@@ -29,6 +29,7 @@ from communities.documents.forms import (
 )
 from communities.documents.models import Document, ShareDirection, ShareStatus
 from communities.models import Community
+from messaging import events
 from workspace import policy
 from workspace.exceptions import ActionError
 from workspace.models import Agency
@@ -81,6 +82,7 @@ def _status(form: UploadForm | ReviseForm, too_large: bool, conflict: bool = Fal
 @require_GET
 def document_list(request: HttpRequest, slug: str) -> HttpResponse:
     community = community_selectors.access_community(request.user, slug, "view_content")
+    live_seq = events.current_seq(community.stream)  # before the rows, as for threads
     form = DocumentFilterForm(
         request.GET or None,
         tags=selectors.tags_in_community(request.user, community).order_by("name"),
@@ -98,6 +100,11 @@ def document_list(request: HttpRequest, slug: str) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "filtered": any((filters.tag, filters.agency, filters.type)),
+        "live_seq": live_seq,
+        # Live rows go on top only where the newest change belongs on top.
+        "live_rows": page.number == 1
+        and not any((filters.tag, filters.agency, filters.type))
+        and filters.sort == "updated",
         "can_add": policy.can(request.user, "add_document", community),
     }
     return render(request, "documents/list.html", context, status=400 if form.errors else 200)

@@ -88,6 +88,23 @@ def test_publishing_appends_an_event_to_its_community_stream(aw: AnnouncementWor
     assert event.data["agency"] == "LBO" and event.data["program"] == "Digital Equity"
 
 
+def test_event_data_is_enough_for_a_card(aw: AnnouncementWorld) -> None:
+    """A live page builds the card from the event: title link, agency, program, summary."""
+    announcement = write(aw.publisher_staff, aw.home, "Office hours")
+    data = StreamEvent.objects.filter(stream=aw.home.stream).latest("seq").data
+    assert data["url"] == announcement.get_absolute_url()
+    assert data["agency_name"] == announcement.agency.name
+    assert data["community"] == aw.home.pk  # the home: elsewhere the card says "Promoted"
+    assert data["summary"] == announcement.summary
+    assert data["edited_at"] is None and "expire_at" in data
+    actions.update_announcement(
+        actor=aw.publisher_staff, announcement=announcement, title="Office hours: moved", program="Digital Equity"
+    )
+    edited = StreamEvent.objects.filter(stream=aw.home.stream).latest("seq")
+    assert edited.kind == "announcement.edited"
+    assert edited.data["title"] == "Office hours: moved" and edited.data["edited_at"]
+
+
 def test_a_draft_sends_nothing_and_only_its_publisher_sees_it(aw: AnnouncementWorld) -> None:
     before = stream_kinds(aw.home)
     draft = write(aw.publisher_staff, aw.home, "Not yet", publish=False)

@@ -4,6 +4,8 @@ request, deletion, audit and live events."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +14,7 @@ from django.urls import reverse
 from communities import actions as community_actions
 from communities.documents import actions, selectors, uploads
 from communities.documents.models import AccessLevel, Document, DocumentShare, ShareStatus
+from messaging import streams
 from messaging.models import StreamEvent
 from tests.documents.conftest import ROLES, DocumentWorld, client_as, pdf, upload
 from tests.factories import PersonFactory
@@ -84,7 +87,8 @@ def test_narrowing_hides_the_document_from_agencies_not_named(dw) -> None:  # ty
     assert not can(dw, "observer_staff", "view", dw.open)
     assert can(dw, "owner_admin", "manage", dw.open)
     community_stream = f"community:{dw.community.pk}"
-    assert events(community_stream)[-1] == ("document.removed", {"document": {"id": dw.open.pk}})
+    removed = {"document": {"id": dw.open.pk, "reason": "restricted"}}
+    assert events(community_stream)[-1] == ("document.removed", removed)
     audit = AuditEvent.objects.filter(verb="document.access_changed").get()
     assert audit.details == {"restricted": True, "levels": {"harbor-em": "revise", "loem": "manage"}}
 
@@ -113,6 +117,73 @@ def test_a_restricted_document_is_never_announced_on_the_community_stream(dw) ->
     titles = [data["document"].get("title") for kind, data in events(stream)]
     assert "Clinic schedule" in titles
     assert "Levee inspection findings" not in titles
+
+
+def titles_on(stream: str) -> list[str]:
+    """Every event of the stream as sent on the wire."""
+    return [json.dumps(data) for _, data in events(stream)]
+
+
+def test_no_event_on_the_shared_stream_names_a_restricted_document(dw) -> None:  # type: ignore[no-untyped-def]
+    """Narrowed to Lakeland OEM and Easton: Harbor EM reads the community's stream, so
+    nothing on it may carry the document's title, whatever happens to the document."""
+    stream = dw.community.stream
+    actions.revise_document(
+        actor=dw.owner_admin,
+        document=dw.restricted,
+        upload=SimpleUploadedFile("levee-inspection.pdf", pdf("Levee findings, second pass")),
+        based_on=1,
+        change_note="Second pass.",
+    )
+    renamed = actions.update_document(
+        actor=dw.owner_admin, document=Document.objects.get(pk=dw.restricted.pk), title="Levee findings (final)"
+    )
+    share = actions.offer_share(actor=dw.owner_admin, document=renamed, agency=dw.nonmember)
+    actions.accept_share(actor=dw.nonmember_admin, share=share)
+    # The open document, narrowed now, then renamed: its new title stays off the stream too.
+    actions.set_document_access(actor=dw.owner_admin, document=dw.open, restricted=True, levels={})
+    actions.update_document(
+        actor=dw.owner_admin, document=Document.objects.get(pk=dw.open.pk), title="Clinic schedule (internal)"
+    )
+    actions.delete_document(actor=dw.owner_admin, document=Document.objects.get(pk=renamed.pk))
+    on_the_wire = " ".join(titles_on(stream))
+    for title in ("Levee", "Clinic schedule (internal)"):
+        assert title not in on_the_wire, title
+
+    # What Harbor EM's socket would be sent, replayed from the start: the same.
+    harbor = fresh(dw, "participant_staff")
+    assert streams.may_subscribe(harbor.pk, stream)
+    assert not can(dw, "participant_staff", "view", dw.open)
+    sent = " ".join(streams.subscribe(harbor.pk, stream, since=0).frames)
+    assert "Levee" not in sent and "Clinic schedule (internal)" not in sent
+    assert '"reason":"restricted"' in sent  # it learns only that access was narrowed
+
+
+def test_a_restricted_document_shared_into_a_community_is_announced_there(dw) -> None:  # type: ignore[no-untyped-def]
+    """The receiving community's readers may see it, so its stream names it; the home's does not."""
+    other = community_actions.create_community(
+        actor=dw.nonmember_admin, name="Pine Basin Partners", purpose="Pine County's flood partners."
+    )
+    share = actions.offer_share(actor=dw.owner_admin, document=dw.restricted, community=other)
+    actions.accept_share(actor=dw.nonmember_admin, share=share)
+    kind, data = events(other.stream)[-1]
+    assert kind == "document.shared" and data["document"]["title"] == "Levee inspection findings"
+    assert can(dw, "nonmember_staff", "view", dw.restricted)
+    assert "Levee" not in " ".join(titles_on(dw.community.stream))
+
+
+def test_event_data_is_enough_for_a_list_row(dw) -> None:  # type: ignore[no-untyped-def]
+    added = [data["document"] for kind, data in events(dw.community.stream) if kind == "document.added"][0]
+    assert added["url"] == reverse("document_detail", args=[dw.open.pk])
+    assert added["title"] == "Clinic schedule" and added["agency"] == dw.open.owning_agency.short_name
+    assert added["version"] == 1 and added["type"] and added["uploaded_by"] == dw.owner_staff.full_name
+    assert added["updated_at"] and added["restricted"] is False
+    assert added["community"] == dw.community.pk and added["community_name"] == dw.community.name
+    share = actions.offer_share(actor=dw.owner_admin, document=dw.open, agency=dw.nonmember)
+    actions.accept_share(actor=dw.nonmember_admin, share=share)
+    kind, data = events(dw.community.stream)[-1]
+    assert kind == "document.shared"
+    assert data["document"]["title"] == "Clinic schedule" and data["document"]["with"] == str(dw.nonmember)
 
 
 def test_added_and_revised_documents_appear_on_the_community_stream(dw, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from tests.documents.conftest import DocumentWorld, client_as, pdf, png
 _serial = count()
 
 # Measured when written: a new query on the list should be a decision, not an accident.
-LIST_CEILING = 14
+LIST_CEILING = 15  # 14, and the live stream's seq read before the rows
 
 
 def _grow(world: DocumentWorld, total: int) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.urls import reverse
 
 from communities import actions as community_actions
 from communities.models import Community, CommunityRole
@@ -58,6 +59,22 @@ def room(db) -> Room:  # type: ignore[no-untyped-def]
 
 def post(room: Room, person: User, body: str = "On it.", client_id: uuid.UUID | None = None):  # type: ignore[no-untyped-def]
     return actions.post_message(actor=fresh(person), thread=room.thread, body=body, client_id=client_id or uuid.uuid4())
+
+
+class TestCommunityStream:
+    def test_a_new_thread_is_announced_with_its_address(self, room) -> None:  # type: ignore[no-untyped-def]
+        event = StreamEvent.objects.get(stream=room.community.stream, kind="thread.created")
+        assert event.data["thread"]["id"] == room.thread.pk
+        assert event.data["thread"]["title"] == "Sandbags"
+        assert event.data["thread"]["url"] == reverse("thread_detail", args=[room.thread.pk])
+
+    def test_a_restricted_thread_is_not_announced(self, room) -> None:  # type: ignore[no-untyped-def]
+        seq = events.current_seq(room.community.stream)
+        owner = fresh(room.owner)
+        actions.create_thread(
+            actor=owner, community=room.community, title="Staffing", body="Internal.", restrict_to=[owner.agency]
+        )
+        assert events.current_seq(room.community.stream) == seq
 
 
 class TestPosting:
