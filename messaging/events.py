@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 
 from messaging.models import StreamCursor, StreamEvent
-from workspace.realtime import send_on_commit
+from workspace.realtime import send_many_on_commit, send_on_commit
 
 
 def stream_group(stream: str) -> str:
@@ -100,9 +100,13 @@ def append_many(streams: list[str], kind: str, data: dict[str, Any]) -> int:
     StreamCursor.objects.filter(stream__in=streams).update(seq=F("seq") + 1)
     seqs = dict(StreamCursor.objects.filter(stream__in=streams).values_list("stream", "seq"))
     rows = StreamEvent.objects.bulk_create([StreamEvent(stream=s, seq=seqs[s], kind=kind, data=data) for s in streams])
-    for event in rows:
-        send_on_commit(
-            stream_group(event.stream),
-            {"type": "stream.event", "stream": event.stream, "seq": event.seq, "text": frame(event)},
-        )
+    send_many_on_commit(
+        [
+            (
+                stream_group(event.stream),
+                {"type": "stream.event", "stream": event.stream, "seq": event.seq, "text": frame(event)},
+            )
+            for event in rows
+        ]
+    )
     return len(rows)

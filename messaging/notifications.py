@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from messaging.models import Notification
 from workspace.models import Agency, AgencyRole, User
 from workspace.notify import email_on_commit
-from workspace.realtime import send_on_commit, user_group
+from workspace.realtime import send_many_on_commit, user_group
 
 TITLE_MAX = Notification._meta.get_field("title").max_length
 KIND_MAX = Notification._meta.get_field("kind").max_length
@@ -74,8 +74,8 @@ def notify(
     if email:
         text = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{url}\n" if url else body
         email_on_commit(title, text, [user.email for user in people if user.email])
-    for row in rows:
-        send_on_commit(user_group(row.recipient_id), {"type": "notification.created", "notification": serialize(row)})
+    pushes = [{"type": "notification.created", "notification": serialize(row)} for row in rows]
+    send_many_on_commit([(user_group(row.recipient_id), push) for row, push in zip(rows, pushes, strict=True)])
 
 
 def agency_admins(agencies: Iterable[Agency] | QuerySet[Agency]) -> list[User]:
