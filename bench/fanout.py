@@ -179,15 +179,15 @@ def sign_in(base_url: str, email: str) -> str:
     return session
 
 
-def prepare_project(work: Path, redis_url: str | None) -> tuple[dict[str, str], int, str]:
-    """A fresh var dir: migrate, seed_demo, one thread. Returns the server env, the thread
-    id and the Redis prefix (when ``redis_url`` is given)."""
-    var_dir = work / "daphne-var"
+def project_env(var_dir: Path, redis_url: str | None, stem: str = "fanout-bench") -> tuple[dict[str, str], str]:
+    """The environment of a server on a fresh var dir (created here): SQLite in it, DEBUG
+    off, channels_redis under a prefix of its own when ``redis_url`` is given. Returns the
+    env and the Redis prefix."""
     var_dir.mkdir()
     env = dict(os.environ)
     for name in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WORKSPACE_ENV", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
-    prefix = f"fanout-bench-{uuid.uuid4().hex[:8]}"
+    prefix = f"{stem}-{uuid.uuid4().hex[:8]}"
     env.update(
         WORKSPACE_VAR_DIR=str(var_dir),
         ALLOWED_HOSTS="127.0.0.1",
@@ -197,6 +197,13 @@ def prepare_project(work: Path, redis_url: str | None) -> tuple[dict[str, str], 
     )
     if redis_url:
         env.update(REDIS_URL=redis_url, REDIS_PREFIX=prefix)
+    return env, prefix
+
+
+def prepare_project(work: Path, redis_url: str | None) -> tuple[dict[str, str], int, str]:
+    """A fresh var dir: migrate, seed_demo, one thread. Returns the server env, the thread
+    id and the Redis prefix (when ``redis_url`` is given)."""
+    env, prefix = project_env(work / "daphne-var", redis_url)
     started = time.monotonic()
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo")
@@ -260,18 +267,20 @@ def delete_redis_keys(redis_url: str, prefix: str) -> None:
 
 
 @contextlib.contextmanager
-def raw_target(work: Path) -> Iterator[Target]:
+def raw_target(work: Path, script: str = "raw_broadcast.py", *args: str) -> Iterator[Target]:
+    """A baseline server of bench/ (``script`` with ``args``), started on a free port; it
+    prints a line ending "server on 127.0.0.1:<port>" when it listens."""
     port = free_port()
-    log_path = work / "raw.log"
+    log_path = work / f"raw-{port}.log"
     with log_path.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "raw_broadcast.py"), "--port", str(port)],
+            [sys.executable, str(ROOT / "bench" / script), "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while "raw broadcast server on" not in log_path.read_text():  # a port probe would log an error
+        while f"server on 127.0.0.1:{port}" not in log_path.read_text():  # a port probe would log an error
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the raw server did not start:\n{log_path.read_text()}")
             time.sleep(0.05)
