@@ -114,6 +114,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "workspace")
 REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "15"))
+# Messages a channel holds before sends to it are dropped. Each server process receives
+# every event for all of its sockets on one channel (messaging/hub.py), so a burst, such as
+# an urgent alert to everyone an incident reaches, must fit: one message per person.
+CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "10000"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -124,7 +128,7 @@ if REDIS_URL:
                 # REDIS_URL's query string wins over this one.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 "prefix": f"{REDIS_PREFIX}:asgi",
-                "capacity": 1500,
+                "capacity": CHANNEL_CAPACITY,
             },
         }
     }
@@ -136,7 +140,9 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "workspace.layers.InMemoryChannelLayer", "CONFIG": {"capacity": CHANNEL_CAPACITY}}
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "workspace.User"

@@ -10,11 +10,12 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
+from django.db import connections, transaction
 
 from messaging.events import stream_group
 from messaging.hub import hub_for
 from tests.messaging.test_gaps import connect, events_until_quiet, make_room, post, subscribe, summary
+from workspace.realtime import send_many_on_commit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,3 +176,44 @@ def make_person_in(room):  # type: ignore[no-untyped-def]
     from tests.factories import PersonFactory
 
     return PersonFactory(agency=room.author.agency)
+
+
+class Collector:
+    """A stand-in socket that records what the hub hands it."""
+
+    channel_name = "collector"
+
+    def __init__(self) -> None:
+        self.present_in: dict = {}
+        self.got: list[dict] = []
+
+    async def relay(self, message: dict) -> None:
+        await asyncio.sleep(0.002)  # a socket takes a moment to write: the hub's channel fills meanwhile
+        self.got.append(message)
+
+
+async def test_a_burst_larger_than_channels_default_capacity_reaches_every_follower() -> None:
+    """An alert to everyone an incident reaches is one message per person, all for the
+    process's one hub channel at once: none may be dropped (Channels' default capacity is
+    100 per channel; the project's is CHANNEL_CAPACITY)."""
+    layer = get_channel_layer()
+    hub = hub_for(layer)
+    streams = [f"user:{900_000 + n}" for n in range(600)]
+    collectors = [Collector() for _ in streams]
+    for stream, collector in zip(streams, collectors, strict=True):
+        await hub.join(stream, collector)
+
+    def commit_a_burst() -> None:
+        with transaction.atomic():
+            send_many_on_commit(
+                [(stream_group(s), {"type": "stream.event", "stream": s, "seq": 1, "text": "{}"}) for s in streams]
+            )
+
+    await database_sync_to_async(commit_a_burst)()
+    for _ in range(200):
+        if all(collector.got for collector in collectors):
+            break
+        await asyncio.sleep(0.05)
+    assert [len(collector.got) for collector in collectors] == [1] * len(streams)
+    for stream, collector in zip(streams, collectors, strict=True):
+        await hub.leave(stream, collector)
