@@ -68,6 +68,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         self.buffering: dict[str, list[dict[str, Any]]] = {}  # stream -> held while its replay is read
         self.delivery = asyncio.Lock()
         self.backlog: deque[dict[str, Any]] = deque()  # relayed while delivery was busy
+        self.told_here: dict[str, set[int]] = {}  # stream -> people this client was told are here
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_frame({"type": "hello", "user": user.pk})
@@ -196,6 +197,7 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
     async def _leave(self, stream: str) -> None:
         """Stop following a stream: leave its group and, for a thread, say we left."""
         self.sent.pop(stream, None)
+        self.told_here.pop(stream, None)
         await self._unfollow(stream)
         if self.present_in.get(stream):
             await self._presence(stream, "left")
@@ -281,14 +283,26 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         stream = f"thread:{event['who']['thread']}"
         if event["sender"] == self.channel_name or stream not in self.sent:
             return
-        await self.send_frame({"type": "presence", "state": event["state"], **event["who"]})
+        await self._tell_presence(stream, event["state"], event["who"])
 
     async def presence_roster(self, event: dict[str, Any]) -> None:
         """The people a process has on a thread we just subscribed to, as ``here`` frames."""
         if event["stream"] not in self.sent:
             return
         for who in event["people"]:
-            await self.send_frame({"type": "presence", "state": "here", **who})
+            await self._tell_presence(event["stream"], "here", who)
+
+    async def _tell_presence(self, stream: str, state: str, who: dict[str, Any]) -> None:
+        """Tell the client once that someone is here (an arrival can reach a newcomer both
+        as the announcement and in a roster), and when they leave."""
+        told = self.told_here.setdefault(stream, set())
+        if state == "here":
+            if who["user"] in told:
+                return
+            told.add(who["user"])
+        else:
+            told.discard(who["user"])
+        await self.send_frame({"type": "presence", "state": state, **who})
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         """Something this person could see may have been taken away: check every stream."""

@@ -217,3 +217,24 @@ async def test_a_burst_larger_than_channels_default_capacity_reaches_every_follo
     assert [len(collector.got) for collector in collectors] == [1] * len(streams)
     for stream, collector in zip(streams, collectors, strict=True):
         await hub.leave(stream, collector)
+
+
+async def test_someone_already_here_is_not_announced_twice() -> None:
+    """An arrival can reach a newcomer twice (its announcement, relayed late, and the roster);
+    the client hears it once, and again only after a departure."""
+    room = await make_room()
+    stream = room.thread.stream
+    first, second = await connect(room.author), await connect(room.reader)
+    await subscribe(first, stream)
+    await subscribe(second, stream)
+    assert await presence_frames(second) == [("here", room.author.pk)]
+    who = {"thread": room.thread.pk, "user": room.author.pk, "name": "A", "agency": "X"}
+    layer = get_channel_layer()
+    late = {"type": "presence.relay", "stream": stream, "who": who, "state": "here", "sender": "x", "reply": False}
+    await layer.group_send(stream_group(stream), late)
+    assert await presence_frames(second) == []
+    await layer.group_send(stream_group(stream), late | {"state": "left"})
+    await layer.group_send(stream_group(stream), late)
+    assert await presence_frames(second) == [("left", room.author.pk), ("here", room.author.pk)]
+    await first.disconnect()
+    await second.disconnect()
