@@ -108,7 +108,17 @@ def _port_answers(port: int) -> bool:
 
 def _env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WORKSPACE_ENV", "DJANGO_SETTINGS_MODULE"):
+    # The servers run on the project's defaults (REDIS_SOCKET_TIMEOUT included), whatever
+    # the test process was given.
+    names = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "REDIS_PREFIX",
+        "REDIS_SOCKET_TIMEOUT",
+        "WORKSPACE_ENV",
+        "DJANGO_SETTINGS_MODULE",
+    )
+    for name in names:
         env.pop(name, None)
     env.update(
         WORKSPACE_VAR_DIR=str(var_dir),
