@@ -17,16 +17,14 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import connections
-from django.test import Client
 
 from communities import actions as community_actions
 from communities.models import CommunityRole
 from messaging import actions
 from messaging.models import Message, StreamEvent, Thread
 from tests.factories import AgencyFactory, PersonFactory
-from workspace.asgi import application
+from tests.messaging.test_protocol import connect
 from workspace.models import AgencyRole, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,23 +60,6 @@ def make_room() -> Room:
     author = PersonFactory(agency=owner)
     thread = actions.create_thread(actor=author, community=community, title="Sandbags", body="Need 20,000.")
     return Room(thread=thread, author=author, reader=PersonFactory(agency=other))
-
-
-@database_sync_to_async
-def cookie_for(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-async def connect(user: User) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
-    headers.append((b"cookie", (await cookie_for(user)).encode()))
-    socket = WebsocketCommunicator(application, "/ws/", headers=headers)
-    connected, _ = await socket.connect()
-    assert connected
-    assert (await socket.receive_json_from())["type"] == "hello"
-    return socket
 
 
 async def subscribe(socket: WebsocketCommunicator, stream: str, since: int | None = None) -> dict[str, Any]:
