@@ -149,7 +149,7 @@ def _open_thread(
         if allowed:
             thread.allowed_agencies.set(allowed)
         message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id)
-        indexer.index_on_commit(thread)
+        indexer.index_on_commit(thread, deferred=True)
         if not thread.restricted:
             # A restricted thread's title must not reach the other agencies' sockets, so it
             # is announced on no shared stream; its own stream carries its messages.
@@ -238,7 +238,7 @@ def post_message(
     try:
         with transaction.atomic():
             message = _create_message(actor=actor, thread=thread, body=body, client_id=client_id, reply_to=reply_to)
-            indexer.index_on_commit(message)
+            indexer.index_on_commit(message, deferred=True)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race.
         return Posted(Message.objects.get(author=actor, client_id=client_id), created=False)

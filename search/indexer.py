@@ -14,8 +14,15 @@ Actions call, inside their transaction:
 
 Calls made in one transaction are collected into one batch and written once, after
 commit; a rolled-back transaction writes nothing. Documents are rebuilt from the
-committed rows, and only those whose digest changed are written. A failed index write
-is logged and never reaches the person who acted: ``search_verify --fix`` repairs it.
+committed rows, under the backend's writer slot, and only those whose digest changed are
+written. A failed index write is logged and never reaches the person who acted:
+``search_verify --fix`` repairs it.
+
+``index_on_commit(obj, deferred=True)`` marks an addition (a new message, thread or
+document): if everything in the batch is an addition, it is written by the process's
+background writer (``search.background``) a moment later, together with the others of
+that moment, instead of in the request. Everything else is written before the request
+returns, so an item that someone may no longer see leaves their results at once.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass, field
 
 from django.db import models, transaction
 
-from search import registry
+from search import background, registry
 from search.backends import SearchBackend, get_backend
 from search.documents import Document, make_key
 from search.registry import IndexedType
@@ -45,34 +52,49 @@ class _Batch:
     objects: dict[str, set[int]] = field(default_factory=dict)
     removals: set[str] = field(default_factory=set)
     communities: set[int] = field(default_factory=set)
+    # Only additions so far: the background writer may take it.
+    deferred: bool = True
 
     def __call__(self) -> None:
         if getattr(_local, "batch", None) is self:
             _local.batch = None
+        if self.deferred and background.delay() > 0:
+            background.writer.submit(self)
+            return
         try:
             self.flush()
         except Exception:
             logger.exception("Search index update failed; run `manage.py search_verify --fix` to repair it.")
 
+    def merge(self, other: _Batch) -> None:
+        for type_name, pks in other.objects.items():
+            self.objects.setdefault(type_name, set()).update(pks)
+        self.removals |= other.removals
+        self.communities |= other.communities
+
     def flush(self) -> None:
-        pending = _Pending(get_backend())
-        for community_id in sorted(self.communities):
-            _add_community(pending, community_id)
-        for type_name, pks in self.objects.items():
-            entry = registry.get(type_name)
-            if entry is not None:
-                _add_pks(pending, entry, sorted(pks), with_dependents=True)
-        pending.removals.extend(sorted(self.removals))
-        pending.write()
+        backend = get_backend()
+        # Read the rows while holding the writer slot: a batch written after another
+        # read the database after it too, so the index ends with the newest state.
+        with backend.exclusive():
+            pending = _Pending(backend)
+            for community_id in sorted(self.communities):
+                _add_community(pending, community_id)
+            for type_name, pks in self.objects.items():
+                entry = registry.get(type_name)
+                if entry is not None:
+                    _add_pks(pending, entry, sorted(pks), with_dependents=True)
+            pending.removals.extend(sorted(self.removals))
+            pending.write()
 
 
 _local = threading.local()
 
 
-def _queue(add: Callable[[_Batch], None]) -> None:
+def _queue(add: Callable[[_Batch], None], *, deferred: bool = False) -> None:
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        batch = _Batch()
+        batch = _Batch(deferred=deferred)
         add(batch)
         batch()
         return
@@ -81,6 +103,7 @@ def _queue(add: Callable[[_Batch], None]) -> None:
     if batch is None or not any(item[1] is batch for item in connection.run_on_commit):
         batch = _local.batch = _Batch()
         transaction.on_commit(batch)
+    batch.deferred = batch.deferred and deferred
     add(batch)
 
 
@@ -91,11 +114,14 @@ def _entry_of(obj: models.Model) -> IndexedType | None:
     return entry
 
 
-def index_on_commit(obj: models.Model) -> None:
-    """Re-index ``obj`` once the current transaction commits."""
+def index_on_commit(obj: models.Model, *, deferred: bool = False) -> None:
+    """Re-index ``obj`` once the current transaction commits.
+
+    ``deferred``: ``obj`` is new, so nobody loses sight of anything if it reaches the
+    index a moment later; the background writer may take it (see the module's doc)."""
     entry = _entry_of(obj)
     if entry is not None:
-        _queue(lambda batch: batch.objects.setdefault(entry.name, set()).add(obj.pk))
+        _queue(lambda batch: batch.objects.setdefault(entry.name, set()).add(obj.pk), deferred=deferred)
 
 
 def remove_on_commit(obj: models.Model) -> None:
@@ -200,9 +226,7 @@ def _add_community(pending: _Pending, community_id: int) -> None:
 
 def reindex_community(community_id: int) -> None:
     """Recompute the documents of everything in one community, now."""
-    pending = _Pending(get_backend())
-    _add_community(pending, community_id)
-    pending.write()
+    _Batch(communities={community_id}, deferred=False).flush()
 
 
 # --- Rebuilding and verifying ---------------------------------------------------------------

@@ -18,6 +18,9 @@ def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
 def _own_search_index(settings, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """Actions index on commit: each test gets its own index directory, never var/index."""
     settings.SEARCH_INDEX_DIR = tmp_path_factory.mktemp("search-index")
+    # New items are indexed as their transaction commits, not by the background writer
+    # (tests/search/test_background.py covers that one).
+    settings.SEARCH_INDEX_DELAY = 0
 
 
 @dataclass

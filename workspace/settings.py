@@ -284,6 +284,10 @@ DOCUMENT_X_ACCEL_PREFIX = os.environ.get("DOCUMENT_X_ACCEL_PREFIX", "")
 # Search: "whoosh" (default; an index directory on this host, SEARCH_INDEX_DIR above) or
 # "postgres" (PostgreSQL full text, for several hosts sharing one database).
 SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
+# New items (messages, threads, documents) are indexed by a background thread of each
+# process, which waits this many seconds to write those of the moment in one batch (a new
+# message is findable within it plus one write). 0 indexes them in the request.
+SEARCH_INDEX_DELAY = float(os.environ.get("SEARCH_INDEX_DELAY", "0.5"))
 
 # Announcements: how long a promotion request waits for the receiving community's decision,
 # how many entries a feed carries, and the most announcements one digest email lists.

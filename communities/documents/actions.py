@@ -246,7 +246,7 @@ def add_document(
             },
         )
         _announce(document, "document.added", _data(document, version))
-        indexer.index_on_commit(document)
+        indexer.index_on_commit(document, deferred=True)
         return document
 
     document = _with_file(prepared, write)

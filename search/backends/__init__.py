@@ -10,6 +10,7 @@ the filters, and answer with keys, highlighted text and counts: the API
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -81,6 +82,11 @@ class SearchBackend(Protocol):
 
         None when the words leave nothing to search for (only stop words).
         """
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the right to write, so that reading the rows and writing their documents
+        happen in one go (whoosh: one writer per index on a host; a no-op where the
+        store orders writes itself)."""
 
     def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
         """Add or replace ``documents`` and remove the items keyed ``removals``, atomically.

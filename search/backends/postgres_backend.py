@@ -15,6 +15,8 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib.postgres.search import (
     SearchHeadline,
@@ -48,6 +50,8 @@ START, STOP = "\x02", "\x03"
 FUZZY_CANDIDATES = 50
 _WORD = re.compile(r"[^\W_]{5,40}")
 _PIECE = re.compile(r"[^\W_]+")
+# The session advisory lock that orders index writers (an arbitrary constant: "srch").
+ADVISORY_LOCK = 0x73726368
 
 
 def _both(parts: list[Func]) -> Func:
@@ -82,6 +86,15 @@ class PostgresBackend:
         self._trigram: bool | None = None
 
     # --- Writing --------------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One index writer at a time across every host: a transaction holding an advisory
+        lock, released when it ends (a nested call takes it again, which PostgreSQL allows)."""
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+            yield
 
     def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
         if not documents and not removals:

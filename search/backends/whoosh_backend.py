@@ -253,8 +253,12 @@ class WhooshBackend:
     # --- Writing --------------------------------------------------------------------------
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the one writer slot of this index, across threads and processes."""
+    def exclusive(self) -> Iterator[None]:
+        """Hold the one writer slot of this index, across threads and processes (a thread
+        that holds it may enter again)."""
+        if getattr(self._local, "writing", False):
+            yield
+            return
         with self._thread_lock:
             os.makedirs(self.path, exist_ok=True)
             with open(os.path.join(self.path, "writer.lock"), "a+") as handle:
@@ -269,9 +273,11 @@ class WhooshBackend:
                             raise SearchUnavailable("The search index stayed busy too long.") from None
                         time.sleep(pause)
                         pause = min(pause * 2, 0.05)
+                self._local.writing = True
                 try:
                     yield
                 finally:
+                    self._local.writing = False
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _writable(self) -> index.Index:
@@ -286,7 +292,7 @@ class WhooshBackend:
     def write(self, documents: list[Document], removals: list[str], *, new: bool = False) -> None:
         if not documents and not removals:
             return
-        with self._exclusive():
+        with self.exclusive():
             writer = self._writable().writer(timeout=LOCK_TIMEOUT_SECONDS, delay=0.05)
             # ``new``: the keys are known to be absent (a rebuild), so skip the look-up of
             # an older version that replacing costs per document.
@@ -323,12 +329,12 @@ class WhooshBackend:
         return found
 
     def clear(self) -> None:
-        with self._exclusive():
+        with self.exclusive():
             self._index = index.create_in(self.path, SCHEMA)
 
     def optimize(self) -> None:
         """Merge the index into one segment (after a rebuild): fewer segments, faster queries."""
-        with self._exclusive():
+        with self.exclusive():
             self._writable().optimize()
 
     # --- Reading --------------------------------------------------------------------------
