@@ -15,25 +15,25 @@ unstemmed for prefixes and typo-tolerant (fuzzy) matches, ``tokens`` the access 
 from __future__ import annotations
 
 import fcntl
+import heapq
 import html
 import logging
 import os
 import threading
 import time
-from array import array
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.utils.safestring import SafeString, mark_safe
-from whoosh import fields, highlight, index, sorting
+from whoosh import fields, highlight, index
 from whoosh import query as wq
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
 from search import syntax
-from search.backends import Filters, RawHit, RawResults, SearchUnavailable
+from search.backends import Filters, RawHit, RawResults, SearchUnavailable, whoosh_sets
 from search.backends.common import date_bounds, typo_distance
 from search.documents import Document
 
@@ -173,54 +173,6 @@ def _unscored(field: str, values: list[str]) -> wq.Query:
     return terms[0] if len(terms) == 1 else wq.Or(terms)
 
 
-class _Allowed(wq.Query):
-    """Matches the documents carrying any of the person's tokens.
-
-    Per segment, the document numbers are listed once and kept (the clause is cached per
-    searcher), so each search intersects the query with a sorted list, skipping through
-    both, instead of with a union of many token terms. Scores a negligible constant.
-    """
-
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
-        self.boost = 1.0
-        self._union = wq.Or([wq.Term("tokens", token) for token in tokens])
-        self._ids: dict[int, array] = {}
-
-    def __unicode__(self) -> str:
-        return f"<access: {len(self.tokens)} tokens>"
-
-    __str__ = __unicode__
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def is_leaf(self) -> bool:
-        return True
-
-    def _segment_ids(self, searcher: Searcher) -> array:
-        key = id(searcher)
-        found = self._ids.get(key)
-        if found is None:
-            found = self._ids[key] = array("I", sorted(self._union.docs(searcher)))
-        return found
-
-    def estimate_size(self, ixreader) -> int:  # type: ignore[no-untyped-def]
-        return ixreader.doc_count()
-
-    def docs(self, searcher: Searcher):  # type: ignore[no-untyped-def]
-        return iter(self._segment_ids(searcher))
-
-    def matcher(self, searcher: Searcher, context=None):  # type: ignore[no-untyped-def]
-        ids = self._segment_ids(searcher)
-        if not ids:
-            return NullMatcher()
-        return ListMatcher(ids, all_weights=NARROWING_BOOST)
-
-
 def _narrowing(filters: Filters) -> list[wq.Query]:
     found: list[wq.Query] = []
     if filters.types:
@@ -237,8 +189,11 @@ def _narrowing(filters: Filters) -> list[wq.Query]:
     return found
 
 
-def _counts(results, name: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    return {_text(value): count for value, count in results.groups(name).items() if value not in (None, "", b"")}
+FACETS = ("type", "community", "agency")
+
+
+def _named(counts: Counter) -> dict[str, int]:  # type: ignore[type-arg]
+    return {_text(value): count for value, count in counts.items() if value not in (None, "", b"")}
 
 
 class WhooshBackend:
@@ -249,6 +204,7 @@ class WhooshBackend:
         self._thread_lock = threading.Lock()
         self._local = threading.local()
         self._index: index.Index | None = None
+        self._segments = whoosh_sets.Segments()
 
     # --- Writing --------------------------------------------------------------------------
 
@@ -357,20 +313,26 @@ class WhooshBackend:
         self._local.searcher = current
         return current
 
-    def _allowed(self, searcher: Searcher, tokens: list[str]) -> _Allowed:
-        """The documents the tokens open, as a query clause backed by a per-searcher cache
-        (one entry per distinct set of tokens, i.e. roughly per agency); a commit brings a
-        new searcher and so a fresh cache."""
-        owner, cache = getattr(self._local, "allowed", (None, {}))
-        if owner is not searcher:
-            cache = {}
-            self._local.allowed = (searcher, cache)
-        key = tuple(tokens)
+    def _view(self, searcher: Searcher) -> whoosh_sets.View:
+        """This thread's bitsets for ``searcher``; a commit brings a new searcher, whose
+        view reuses what its unchanged segments already decoded."""
+        view: whoosh_sets.View | None = getattr(self._local, "view", None)
+        if view is None or view.searcher is not searcher:
+            view = self._local.view = whoosh_sets.View(searcher, self._segments)
+            self._segments.keep_only(searcher)
+            self._local.allowed = {}
+        return view
+
+    def _allowed(self, view: whoosh_sets.View, tokens: list[str]) -> int:
+        """The documents the tokens open (a bitset), kept per searcher and set of tokens
+        (roughly one per agency)."""
+        cache: dict[tuple[str, ...], int] = self._local.allowed
+        key = tuple(sorted(tokens))
         found = cache.get(key)
         if found is None:
             if len(cache) >= ALLOWED_CACHE_SIZE:
                 cache.clear()
-            found = cache[key] = _Allowed(tokens)
+            found = cache[key] = view.any_of("tokens", list(key))
         return found
 
     def close(self) -> None:
@@ -410,22 +372,25 @@ class WhooshBackend:
             return RawResults(hits=[], total=0)
         narrowing = _narrowing(filters)
         full = wq.And([compiled[0], *narrowing]) if narrowing else compiled[0]
-        facets = {
-            "type": sorting.FieldFacet("type", maptype=sorting.Count),
-            "community": sorting.FieldFacet("community", maptype=sorting.Count),
-            "agency": sorting.FieldFacet("agency", maptype=sorting.Count),
-        }
-        ordering = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
-        full = wq.And([full, self._allowed(searcher, tokens)])
-        results = searcher.search(full, limit=offset + limit, groupedby=facets, sortedby=ordering)
-        by_type = _counts(results, "type")
-        hits = [self._hit(hit, compiler.highlight) for hit in results[offset : offset + limit]]
+        view = self._view(searcher)
+        # Every match the person may see, unscored (bitsets): the total and the counts.
+        visible = whoosh_sets.to_ids(view.matches(full, self._allowed(view, tokens)))
+        counts = {name: Counter(map(view.column(name).__getitem__, visible)) for name in FACETS}
+        wanted = offset + limit
+        if not visible or offset >= len(visible):
+            page: list[int] = []
+        elif sort == "date":
+            dates = view.column("date")
+            page = heapq.nlargest(wanted, visible, key=lambda docnum: (dates[docnum] or 0, -docnum))[offset:]
+        else:
+            page = view.top(full, visible, wanted)[offset:]
+        hits = [self._hit(searcher.stored_fields(docnum), compiler.highlight) for docnum in page]
         return RawResults(
             hits=hits,
-            total=sum(by_type.values()),
-            by_type=by_type,
-            by_community={int(k): v for k, v in _counts(results, "community").items()},
-            by_agency={int(k): v for k, v in _counts(results, "agency").items()},
+            total=len(visible),
+            by_type=_named(counts["type"]),
+            by_community={int(k): v for k, v in _named(counts["community"]).items()},
+            by_agency={int(k): v for k, v in _named(counts["agency"]).items()},
         )
 
     @staticmethod
