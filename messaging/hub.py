@@ -37,6 +37,8 @@ REFRESH_SECONDS = 3600.0
 # crowd reconnecting at once would cost N²), and a newcomer's roster lists at most this
 # many people of the process.
 PRESENCE_CROWD = 100
+# Sockets served between two turns of the event loop during a fan-out.
+SLICE = 50
 
 
 class Follower(Protocol):
@@ -106,13 +108,19 @@ class Hub:
             followers = list(self.members.get(message.get("stream", ""), ()))
             if message.get("type") == "presence.relay":
                 followers = await self._presence(message, followers)
-            for follower in followers:
+            for count, follower in enumerate(followers, 1):
                 try:
                     await follower.relay(message)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     logger.debug("A socket refused a relayed message (it is closing).", exc_info=True)
+                if count % SLICE == 0:
+                    # A relay that finds its socket free writes without suspending, so a
+                    # fan-out to thousands would hold the loop throughout: no frame left
+                    # the process (the server flushes sockets between loop turns) and no
+                    # other socket was heard until the last was served. Let it breathe.
+                    await asyncio.sleep(0)
 
     async def _presence(self, message: dict[str, Any], followers: list[Follower]) -> list[Follower]:
         """Answer a newcomer once for the whole process, with the people here (instead of

@@ -224,6 +224,52 @@ async def test_a_burst_larger_than_channels_default_capacity_reaches_every_follo
         await hub.leave(stream, collector)
 
 
+class Recorder:
+    """A stand-in socket whose relay never suspends (a free socket, as in production)."""
+
+    channel_name = "recorder"
+
+    def __init__(self, log: list[str]) -> None:
+        self.present_in: dict = {}
+        self.log = log
+
+    async def relay(self, message: dict) -> None:
+        self.log.append("delivered")
+
+
+async def test_a_large_fanout_lets_the_event_loop_turn() -> None:
+    """Frames leave the process and other sockets are heard between slices of a fan-out,
+    not only after its last socket."""
+    from messaging import hub as hub_module
+
+    layer = get_channel_layer()
+    hub = hub_for(layer)
+    stream = "thread:987654"
+    log: list[str] = []
+    recorders = [Recorder(log) for _ in range(hub_module.SLICE * 4)]
+    for recorder in recorders:
+        await hub.join(stream, recorder)
+
+    async def meanwhile() -> None:
+        while len(log) < len(recorders):
+            log.append("loop turned")
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(meanwhile())
+    await layer.group_send(stream_group(stream), {"type": "stream.event", "stream": stream, "seq": 1, "text": "{}"})
+    for _ in range(200):
+        if log.count("delivered") == len(recorders):
+            break
+        await asyncio.sleep(0.01)
+    await ticker
+    delivered = [n for n, entry in enumerate(log) if entry == "delivered"]
+    assert len(delivered) == len(recorders)
+    turns_during = [n for n, entry in enumerate(log) if entry == "loop turned" and delivered[0] < n < delivered[-1]]
+    assert len(turns_during) >= 3  # between each slice
+    for recorder in recorders:
+        await hub.leave(stream, recorder)
+
+
 async def test_someone_already_here_is_not_announced_twice() -> None:
     """An arrival can reach a newcomer twice (its announcement, relayed late, and the roster);
     the client hears it once, and again only after a departure."""
