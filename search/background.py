@@ -34,6 +34,10 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 
+# An idle writer closes its database connections after this many seconds.
+IDLE_SECONDS = 5.0
+
+
 def delay() -> float:
     """Seconds a deferred batch waits for others; 0 writes at once."""
     return float(getattr(settings, "SEARCH_INDEX_DELAY", 0))
@@ -54,6 +58,7 @@ class Writer:
         self._submitted = 0  # batches handed in, ever
         self._written = 0  # of those, how many were written (or failed and were logged)
         self._hurry = False  # someone waits for the result: skip the gathering pause
+        self._release = False  # someone asks the thread to close its connections
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -90,15 +95,33 @@ class Writer:
     def _reset(self) -> None:
         self._pending = None
         self._submitted = self._written = 0
-        self._hurry = False
+        self._hurry = self._release = False
         self._thread = None
         self._pid = os.getpid()
+
+    def release(self, timeout: float = 10.0) -> None:
+        """Have the thread close its database connections now (a test database is about to
+        be dropped); it opens new ones for its next batch."""
+        with self._condition:
+            if self._thread is None or not self._thread.is_alive():
+                return
+            self._release = True
+            self._condition.notify_all()
+            deadline = time.monotonic() + timeout
+            while self._release and (left := deadline - time.monotonic()) > 0:
+                self._condition.wait(left)
 
     def _run(self) -> None:
         while True:
             with self._condition:
                 while self._pending is None:
-                    self._condition.wait()
+                    # Busy, the thread keeps its connections from batch to batch (opening
+                    # one costs about as much as a small write); idle, it closes them.
+                    woken = self._condition.wait(IDLE_SECONDS)
+                    if self._release or (not woken and self._pending is None):
+                        connections.close_all()  # this thread's own
+                        self._release = False
+                        self._condition.notify_all()
                 deadline = time.monotonic() + delay()
                 while not self._hurry and (left := deadline - time.monotonic()) > 0:
                     self._condition.wait(left)
@@ -109,8 +132,8 @@ class Writer:
                 batch.flush()
             except Exception:
                 logger.exception("Search index update failed; run `manage.py search_verify --fix` to repair it.")
+                connections.close_all()  # this thread's own: a broken one is not reused
             finally:
-                connections.close_all()  # this thread's own connections
                 with self._condition:
                     self._written = taken
                     self._condition.notify_all()
@@ -130,6 +153,11 @@ def submit(batch: Work) -> None:
 def wait(timeout: float | None = None) -> bool:
     """Write what this process holds now and wait for it (tests, commands, shutdown)."""
     return writer.wait(timeout)
+
+
+def release() -> None:
+    """Close the writer thread's database connections (before a test database is dropped)."""
+    writer.release()
 
 
 @atexit.register

@@ -59,6 +59,8 @@ SCHEMA = fields.Schema(
 # How long a writer waits for the others before giving up (the indexer logs it and
 # ``search_verify --fix`` repairs what was missed).
 LOCK_TIMEOUT_SECONDS = 60.0
+# Segments an index may hold before a commit merges the small ones.
+MERGE_AT_SEGMENTS = 8
 PREFIX_HIGHLIGHT_TERMS = 50
 SNIPPET_CHARS = 240
 # Access sets kept per searcher (one per distinct set of tokens, i.e. roughly per agency).
@@ -261,7 +263,10 @@ class WhooshBackend:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            # Merging segments costs more than writing a small one, so a commit merges
+            # only once the index has MERGE_AT_SEGMENTS of them (whoosh then merges the
+            # small ones); a rebuild merges once, at the end (``optimize``).
+            writer.commit(merge=not new and len(writer.segments) + 1 >= MERGE_AT_SEGMENTS)
 
     @staticmethod
     def _fields(document: Document) -> dict[str, object]:

@@ -30,6 +30,7 @@ def world(backend, transactional_db, settings) -> SearchWorld:  # type: ignore[n
     settings.SEARCH_INDEX_DELAY = LONG
     yield world
     assert background.wait(timeout=30), "the writer did not finish"
+    background.release()  # its connection must not outlive the test database
 
 
 @pytest.fixture
