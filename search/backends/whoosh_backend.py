@@ -59,8 +59,6 @@ SCHEMA = fields.Schema(
 # How long a writer waits for the others before giving up (the indexer logs it and
 # ``search_verify --fix`` repairs what was missed).
 LOCK_TIMEOUT_SECONDS = 60.0
-# Segments an index may hold before a commit merges the small ones.
-MERGE_AT_SEGMENTS = 8
 PREFIX_HIGHLIGHT_TERMS = 50
 SNIPPET_CHARS = 240
 # Access sets kept per searcher (one per distinct set of tokens, i.e. roughly per agency).
@@ -263,10 +261,11 @@ class WhooshBackend:
             except BaseException:
                 writer.cancel()
                 raise
-            # Merging segments costs more than writing a small one, so a commit merges
-            # only once the index has MERGE_AT_SEGMENTS of them (whoosh then merges the
-            # small ones); a rebuild merges once, at the end (``optimize``).
-            writer.commit(merge=not new and len(writer.segments) + 1 >= MERGE_AT_SEGMENTS)
+            # A rebuild writes many batches and merges once at the end (``optimize``):
+            # merging after each batch rewrote the growing index again and again. Other
+            # writes let whoosh merge its small segments each time: deferring merges made
+            # rarer but longer ones, which held the process for a post's whole fan-out.
+            writer.commit(merge=not new)
 
     @staticmethod
     def _fields(document: Document) -> dict[str, object]:
