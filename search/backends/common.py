@@ -34,15 +34,21 @@ def typo_distance(word: str) -> int:
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
+    """Edits between two words (insert, delete, replace, or swap two neighbours: "teh" is
+    one from "the"), or ``limit + 1`` as soon as it must exceed ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, 1):
         current = [i]
         for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        if min(current) > limit:
+            found = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                found = min(found, before[j - 2] + 1)
+            current.append(found)
+        # A later row is at least this row's minimum, or the one before's plus a swap.
+        if min(current) > limit and min(previous) + 1 > limit:
             return limit + 1
-        previous = current
-    return previous[-1]
+        before, previous = previous, current
+    return min(previous[-1], limit + 1)

@@ -34,7 +34,7 @@ from whoosh.support.charset import accent_map
 
 from search import syntax
 from search.backends import Filters, RawHit, RawResults, SearchUnavailable, whoosh_sets
-from search.backends.common import date_bounds, typo_distance
+from search.backends.common import date_bounds, edit_distance, typo_distance
 from search.documents import Document
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,18 @@ class _Marks(highlight.Formatter):
         return "<mark>" + html.escape(highlight.get_text(text, token, replace)) + "</mark>"
 
 
+def _shared_ends(a: str, b: str) -> int:
+    """How many letters ``a`` and ``b`` share at their start plus at their end."""
+    shortest = min(len(a), len(b))
+    start = 0
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return start + end
+
+
 def _stems(text: str) -> list[str]:
     return [token.text for token in STEMMED(text)]
 
@@ -92,9 +104,11 @@ def _text(value: object) -> str:
 class _Compiler:
     """Turns the parsed query into a whoosh query, collecting the stems to highlight."""
 
-    def __init__(self, reader) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, reader, words=None) -> None:  # type: ignore[no-untyped-def]
         self.reader = reader
         self.highlight: set[str] = set()
+        # The indexed unstemmed words that start with a letter (kept per searcher).
+        self.words = words or (lambda first: [_text(term) for term in reader.expand_prefix("exact", first)])
 
     def compile(self, node: syntax.Node) -> tuple[wq.Query, bool] | None:
         """(query, positive) or None when nothing searchable is left (stop words only)."""
@@ -130,10 +144,25 @@ class _Compiler:
         if maxdist:
             # The near words, found once in the whole lexicon (a FuzzyTerm would search
             # every segment's again); exact matches rank above near ones.
-            for similar in map(_text, self.reader.terms_within("exact", plain[0], maxdist, prefix=1)):
+            for similar in self._near(plain[0], maxdist):
                 alternatives.append(wq.Term("exact", similar, boost=0.5))
                 self.highlight.update(_stems(similar))
         return wq.Or(alternatives)
+
+    def _near(self, word: str, maxdist: int) -> list[str]:
+        """Indexed words within ``maxdist`` edits of ``word`` that start with the same
+        letter (whoosh's ``terms_within`` computes a full distance for every word with
+        that letter, in Python; here the length rules most out first)."""
+        found = []
+        for candidate in self.words(word[0]):
+            if abs(len(candidate) - len(word)) > maxdist:
+                continue
+            # One edit leaves everything but at most two neighbouring letters in place.
+            if maxdist == 1 and _shared_ends(word, candidate) < max(len(word), len(candidate)) - 2:
+                continue
+            if edit_distance(word, candidate, maxdist) <= maxdist:
+                found.append(candidate)
+        return found
 
     def phrase(self, text: str) -> wq.Query | None:
         stems = _stems(text)
@@ -368,7 +397,8 @@ class WhooshBackend:
         searcher = self._searcher()
         if searcher is None:
             return RawResults(hits=[], total=0)
-        compiler = _Compiler(searcher.reader())
+        view = self._view(searcher)
+        compiler = _Compiler(searcher.reader(), view.words)
         compiled = compiler.compile(node)
         if compiled is None or not compiled[1]:
             return None
@@ -376,7 +406,6 @@ class WhooshBackend:
             return RawResults(hits=[], total=0)
         narrowing = _narrowing(filters)
         full = wq.And([compiled[0], *narrowing]) if narrowing else compiled[0]
-        view = self._view(searcher)
         # Every match the person may see, unscored (bitsets): the total and the counts.
         visible = whoosh_sets.to_ids(view.matches(full, self._allowed(view, tokens)))
         counts = {name: Counter(map(view.column(name).__getitem__, visible)) for name in FACETS}

@@ -172,6 +172,7 @@ class View:
         self._terms: dict[tuple[str, str], int] = {}
         self._live: int | None = None
         self._columns: dict[str, list] = {}  # type: ignore[type-arg]
+        self._words: dict[str, list[str]] = {}
 
     def _join(self, part: Callable[[Searcher, _Segment], int]) -> int:
         bits = 0
@@ -193,6 +194,14 @@ class View:
         if self._live is None:
             self._live = self._join(lambda leaf, segment: segment.live_mask(leaf))
         return self._live
+
+    def words(self, first: str) -> list[str]:
+        """The indexed unstemmed words (field ``exact``) that start with ``first``."""
+        found = self._words.get(first)
+        if found is None:
+            reader = self.searcher.reader()
+            found = self._words[first] = [_text(term) for term in reader.expand_prefix("exact", first)]
+        return found
 
     def any_of(self, field: str, texts: list[str]) -> int:
         bits = 0
