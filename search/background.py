@@ -34,6 +34,8 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 
+FAILED = "Search index update failed; run `manage.py search_verify --fix` to repair it."
+
 # An idle writer closes its database connections after this many seconds.
 IDLE_SECONDS = 5.0
 
@@ -131,7 +133,7 @@ class Writer:
             try:
                 batch.flush()
             except Exception:
-                logger.exception("Search index update failed; run `manage.py search_verify --fix` to repair it.")
+                logger.exception(FAILED)
                 connections.close_all()  # this thread's own: a broken one is not reused
             finally:
                 with self._condition:
@@ -140,14 +142,6 @@ class Writer:
 
 
 writer = Writer()
-
-
-def submit(batch: Work) -> None:
-    """Write ``batch`` after the delay, with whatever else arrives meanwhile (or now, with no delay)."""
-    if delay() <= 0:
-        batch.flush()
-    else:
-        writer.submit(batch)
 
 
 def wait(timeout: float | None = None) -> bool:

@@ -64,7 +64,7 @@ class _Batch:
         try:
             self.flush()
         except Exception:
-            logger.exception("Search index update failed; run `manage.py search_verify --fix` to repair it.")
+            logger.exception(background.FAILED)
 
     def merge(self, other: _Batch) -> None:
         for type_name, pks in other.objects.items():

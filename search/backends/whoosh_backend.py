@@ -104,11 +104,11 @@ def _text(value: object) -> str:
 class _Compiler:
     """Turns the parsed query into a whoosh query, collecting the stems to highlight."""
 
-    def __init__(self, reader, words=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, reader, words) -> None:  # type: ignore[no-untyped-def]
         self.reader = reader
         self.highlight: set[str] = set()
-        # The indexed unstemmed words that start with a letter (kept per searcher).
-        self.words = words or (lambda first: [_text(term) for term in reader.expand_prefix("exact", first)])
+        # ``words(letter)``: the indexed unstemmed words starting with it (``View.words``).
+        self.words = words
 
     def compile(self, node: syntax.Node) -> tuple[wq.Query, bool] | None:
         """(query, positive) or None when nothing searchable is left (stop words only)."""

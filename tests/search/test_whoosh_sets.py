@@ -109,4 +109,4 @@ def test_counts_and_word_ranking_equal_whooshs_own(sw, committed) -> None:  # ty
 def _compile(searcher, text: str):  # type: ignore[no-untyped-def]
     from search.backends.whoosh_backend import _Compiler
 
-    return _Compiler(searcher.reader()).compile(syntax.parse(text).node)[0]
+    return _Compiler(searcher.reader(), get_backend()._view(searcher).words).compile(syntax.parse(text).node)[0]
