@@ -18,6 +18,8 @@ client harness in the same run, interleaved per N:
   many sockets each), connect to ``/ws/`` and subscribe to the thread. The poster, another
   person, sends ``post`` frames; every post is written to the database and the event log and
   fanned out through the channel layer and the consumer, as in production.
+* **daphne-worker**: the same, but new messages are indexed by ``manage.py search_worker``,
+  a process beside daphne (``SEARCH_INDEX_WRITER=worker``), instead of by a thread in it.
 * **daphne-no-presence**: the same with the consumer's presence announcements switched off
   (``bench/fanout_asgi.py``), a diagnostic that measures the event fan-out alone.
 * **raw**: ``bench/raw_broadcast.py``, a minimal ``websockets`` server that answers the
@@ -213,29 +215,57 @@ def prepare_project(work: Path, redis_url: str | None) -> tuple[dict[str, str], 
 
 
 @contextlib.contextmanager
+def search_worker(work: Path, env: dict[str, str]) -> Iterator[None]:
+    """``manage.py search_worker`` beside a server run with ``SEARCH_INDEX_WRITER=worker``."""
+    log_path = work / f"search-worker-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "search_worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
 def daphne_target(
-    work: Path, env: dict[str, str], thread: int, name: str, app: str, sessions: tuple[str, list[str]] | None
+    work: Path,
+    env: dict[str, str],
+    thread: int,
+    name: str,
+    app: str,
+    sessions: tuple[str, list[str]] | None,
+    *,
+    index_worker: bool = False,
 ) -> Iterator[Target]:
+    """One daphne process; with ``index_worker``, new items are indexed by a search_worker
+    process beside it instead of by a thread of daphne."""
     port = free_port()
     log_path = work / f"daphne-{port}.log"
     daphne = Path(sys.executable).with_name("daphne")
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(port), app],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(process, port, log_path)
-        target = Target(name, port, process, thread, log_path=log_path)
-        if sessions is None:  # sessions live in the database: one sign-in serves every server on it
-            sessions = (sign_in(target.base_url, POSTER), [sign_in(target.base_url, email) for email in READERS])
-        target.poster_session, target.reader_sessions = sessions
-        yield target
-    finally:
-        stop(process)
+    if index_worker:
+        env = {**env, "SEARCH_INDEX_WRITER": "worker"}
+    with contextlib.ExitStack() as helpers:
+        if index_worker:
+            helpers.enter_context(search_worker(work, env))
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                [str(daphne), "-b", "127.0.0.1", "-p", str(port), app],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_port(process, port, log_path)
+            target = Target(name, port, process, thread, log_path=log_path)
+            if sessions is None:  # sessions live in the database: one sign-in serves every server on it
+                sessions = (sign_in(target.base_url, POSTER), [sign_in(target.base_url, email) for email in READERS])
+            target.poster_session, target.reader_sessions = sessions
+            yield target
+        finally:
+            stop(process)
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Full|Cancelled\w*)(?::.*)?$", re.MULTILINE)
@@ -735,9 +765,11 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join([head, *rows])
 
 
+# name: (label, ASGI app, new items indexed by a search_worker process instead of a thread)
 SERVERS = {
-    "daphne": ("daphne + Channels", "workspace.asgi:application"),
-    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application"),
+    "daphne": ("daphne + Channels", "workspace.asgi:application", False),
+    "daphne-worker": ("daphne + Channels, index worker", "workspace.asgi:application", True),
+    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application", False),
 }
 
 
@@ -758,7 +790,7 @@ def main() -> None:
         nargs="+",
         choices=[*SERVERS, "raw"],
         default=[*SERVERS, "raw"],
-        help="which servers to measure (default: all three)",
+        help="which servers to measure (default: all)",
     )
     parser.add_argument("--redis", metavar="URL", help="use channels_redis at URL for daphne's channel layer")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -782,8 +814,10 @@ def main() -> None:
                 env, thread, prefix = prepare_project(work, args.redis)
                 for name in args.servers:
                     if name in SERVERS:
-                        label, app = SERVERS[name]
-                        target = stack.enter_context(daphne_target(work, env, thread, label, app, sessions))
+                        label, app, index_worker = SERVERS[name]
+                        target = stack.enter_context(
+                            daphne_target(work, env, thread, label, app, sessions, index_worker=index_worker)
+                        )
                         sessions = (target.poster_session, target.reader_sessions)
                         targets.append(target)
             if "raw" in args.servers:

@@ -19,10 +19,14 @@ written. A failed index write is logged and never reaches the person who acted:
 ``search_verify --fix`` repairs it.
 
 ``index_on_commit(obj, deferred=True)`` marks an addition (a new message, thread or
-document): if everything in the batch is an addition, it is written by the process's
-background writer (``search.background``) a moment later, together with the others of
-that moment, instead of in the request. Everything else is written before the request
-returns, so an item that someone may no longer see leaves their results at once.
+document). It is queued in the database (``PendingIndex``), in the same transaction as
+the item, and if everything in the batch is an addition, the request does not write the
+index: the queue is drained a moment later, together with the other additions of that
+moment, by the process's background writer (``search.background``) or, with
+``SEARCH_INDEX_WRITER = "worker"``, by ``manage.py search_worker`` in a process of its own.
+Because the queue is a table, an addition whose process dies before indexing it is
+written by the next drain. Everything else is written before the request returns, so an
+item that someone may no longer see leaves their results at once.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from search import background, registry
 from search.backends import SearchBackend, get_backend
 from search.documents import Document, make_key
+from search.models import PendingIndex
 from search.registry import IndexedType
 
 logger = logging.getLogger(__name__)
@@ -52,25 +58,25 @@ class _Batch:
     objects: dict[str, set[int]] = field(default_factory=dict)
     removals: set[str] = field(default_factory=set)
     communities: set[int] = field(default_factory=set)
-    # Only additions so far: the background writer may take it.
+    # Only additions so far: the queue's drain may take it.
     deferred: bool = True
+    # The PendingIndex rows this transaction added.
+    queued: list[int] = field(default_factory=list)
 
     def __call__(self) -> None:
         if getattr(_local, "batch", None) is self:
             _local.batch = None
-        if self.deferred and background.delay() > 0:
-            background.writer.submit(self)
-            return
+        if self.deferred and self.queued:
+            if background.writer_mode() == "thread":
+                background.writer.submit(drain_all)
+            return  # else search_worker drains the queue
         try:
             self.flush()
         except Exception:
             logger.exception(background.FAILED)
-
-    def merge(self, other: _Batch) -> None:
-        for type_name, pks in other.objects.items():
-            self.objects.setdefault(type_name, set()).update(pks)
-        self.removals |= other.removals
-        self.communities |= other.communities
+            return  # what was queued stays queued: the next drain retries it
+        if self.queued:  # written here already
+            PendingIndex.objects.filter(pk__in=self.queued).delete()
 
     def flush(self) -> None:
         backend = get_backend()
@@ -118,10 +124,19 @@ def index_on_commit(obj: models.Model, *, deferred: bool = False) -> None:
     """Re-index ``obj`` once the current transaction commits.
 
     ``deferred``: ``obj`` is new, so nobody loses sight of anything if it reaches the
-    index a moment later; the background writer may take it (see the module's doc)."""
+    index a moment later; it is queued and drained later (see the module's doc)."""
     entry = _entry_of(obj)
-    if entry is not None:
-        _queue(lambda batch: batch.objects.setdefault(entry.name, set()).add(obj.pk), deferred=deferred)
+    if entry is None:
+        return
+    queued = deferred and background.queues_additions()
+    key = make_key(entry.name, obj.pk)
+
+    def add(batch: _Batch) -> None:
+        batch.objects.setdefault(entry.name, set()).add(obj.pk)
+        if queued:
+            batch.queued.append(PendingIndex.objects.create(key=key).pk)
+
+    _queue(add, deferred=queued)
 
 
 def remove_on_commit(obj: models.Model) -> None:
@@ -222,6 +237,43 @@ def _add_community(pending: _Pending, community_id: int) -> None:
     for entry in registry.types():
         if entry.in_community is not None:
             _add_queryset(pending, entry.in_community(community_id))
+
+
+def drain(limit: int = CHUNK) -> int:
+    """Index the oldest ``limit`` queued additions and take them off the queue. Returns
+    how many queue rows were taken (0: the queue is empty).
+
+    The rows are read and deleted while holding the writer slot, so two processes draining
+    at once take turns and never write one item twice; a failed write leaves them queued."""
+    if not PendingIndex.objects.exists():  # the usual answer, without taking the writer slot
+        return 0
+    backend = get_backend()
+    with backend.exclusive():
+        rows = list(PendingIndex.objects.order_by("pk").values_list("pk", "key")[:limit])
+        if not rows:
+            return 0
+        batch = _Batch(deferred=False)
+        for _, key in rows:
+            type_name, _, pk = key.partition(":")
+            batch.objects.setdefault(type_name, set()).add(int(pk))
+        batch.flush()
+        PendingIndex.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+    return len(rows)
+
+
+def drain_all() -> int:
+    """Drain the queue until it is empty. Returns how many rows were taken."""
+    total = 0
+    while taken := drain():
+        total += taken
+    return total
+
+
+def queue_length() -> tuple[int, float | None]:
+    """How many additions wait in the queue, and the age in seconds of the oldest."""
+    count = PendingIndex.objects.count()
+    oldest = PendingIndex.objects.order_by("pk").values_list("created", flat=True).first()
+    return count, (None if oldest is None else (timezone.now() - oldest).total_seconds())
 
 
 def reindex_community(community_id: int) -> None:

@@ -55,3 +55,22 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class PendingIndex(models.Model):
+    """A new item (message, thread, document) waiting to be indexed.
+
+    Written in the same transaction as the item, so an addition is never lost: if the
+    process that made it stops before indexing it, whoever drains the queue next (any
+    process's background writer, or ``manage.py search_worker``) writes it. Exists on
+    every database. ``key`` is ``<type>:<pk>``; one item may be queued more than once.
+    """
+
+    key = models.CharField(max_length=80)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "pending index entries"
+
+    def __str__(self) -> str:
+        return self.key

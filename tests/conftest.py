@@ -21,6 +21,7 @@ def _own_search_index(settings, tmp_path_factory) -> None:  # type: ignore[no-un
     # New items are indexed as their transaction commits, not by the background writer
     # (tests/search/test_background.py covers that one).
     settings.SEARCH_INDEX_DELAY = 0
+    settings.SEARCH_INDEX_WRITER = "thread"
 
 
 @dataclass

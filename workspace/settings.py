@@ -284,9 +284,12 @@ DOCUMENT_X_ACCEL_PREFIX = os.environ.get("DOCUMENT_X_ACCEL_PREFIX", "")
 # Search: "whoosh" (default; an index directory on this host, SEARCH_INDEX_DIR above) or
 # "postgres" (PostgreSQL full text, for several hosts sharing one database).
 SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
-# New items (messages, threads, documents) are indexed by a background thread of each
-# process, which waits this many seconds to write those of the moment in one batch (a new
-# message is findable within it plus one write). 0 indexes them in the request.
+# New items (messages, threads, documents) are queued in the database and indexed in
+# batches. SEARCH_INDEX_WRITER "thread": by a background thread of each server process,
+# which waits SEARCH_INDEX_DELAY seconds to write those of the moment together (a new
+# message is findable within it plus one write; 0 indexes them in the request instead).
+# "worker": by `manage.py search_worker`, a process of its own (docs/operations.md).
+SEARCH_INDEX_WRITER = os.environ.get("SEARCH_INDEX_WRITER", "thread")
 SEARCH_INDEX_DELAY = float(os.environ.get("SEARCH_INDEX_DELAY", "0.5"))
 
 # Announcements: how long a promotion request waits for the receiving community's decision,

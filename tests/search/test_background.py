@@ -8,17 +8,24 @@ to finish with ``background.wait()``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from communities import actions as community_actions
 from messaging import actions
 from messaging.models import Message
 from search import background, indexer
 from search.backends import get_backend
+from search.models import PendingIndex
 from tests.search.conftest import SearchWorld, build_search_world, fresh
 
 LONG = 60.0  # seconds: the writer would not write by itself during a test
@@ -46,6 +53,17 @@ def writes(monkeypatch) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
     monkeypatch.setattr(backend, "write", recording)
     return seen
+
+
+@contextlib.contextmanager
+def background_silenced() -> Iterator[None]:
+    """Additions are queued but this process's writer is not told (as if it had died)."""
+    submit = background.writer.submit
+    background.writer.submit = lambda task: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        background.writer.submit = submit  # type: ignore[method-assign]
 
 
 def _post(world: SearchWorld, body: str) -> Message:
@@ -92,7 +110,7 @@ def test_a_pending_addition_never_puts_back_what_a_later_change_took_away(world)
     assert [hit.key for hit in world.search(world.cw.owner_staff, "egret").hits] == [f"message:{message.pk}"]
 
 
-def test_a_failed_write_is_logged_and_the_next_one_still_happens(world, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_write_is_logged_and_retried_with_the_next_one(world, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     backend = get_backend()
     original = backend.write
     calls = []
@@ -105,14 +123,102 @@ def test_a_failed_write_is_logged_and_the_next_one_still_happens(world, monkeypa
 
     monkeypatch.setattr(backend, "write", failing_once)
     with caplog.at_level(logging.ERROR, logger="search.background"):
-        _post(world, "The heron was lost.")
+        lost = _post(world, "The heron was lost.")
         assert background.wait(timeout=30)
-    assert "search_verify --fix" in caplog.text
+    assert "disk full" in caplog.text
+    assert list(PendingIndex.objects.values_list("key", flat=True)) == [f"message:{lost.pk}"]  # still queued
     later = _post(world, "The ibis was found.")
     assert background.wait(timeout=30)
     assert [hit.key for hit in world.search(world.cw.owner_staff, "ibis").hits] == [f"message:{later.pk}"]
-    report = indexer.verify()
-    assert [key.split(":")[0] for key in report.missing] == ["message"]  # the lost one, for --fix
+    assert [hit.key for hit in world.search(world.cw.owner_staff, "heron").hits] == [f"message:{lost.pk}"]
+    assert not PendingIndex.objects.exists()
+    assert indexer.verify().clean
+
+
+def test_an_addition_is_queued_in_its_own_transaction(world) -> None:  # type: ignore[no-untyped-def]
+    message = _post(world, "A grebe on the reservoir.")
+    assert list(PendingIndex.objects.values_list("key", flat=True)) == [f"message:{message.pk}"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _post(world, "A rolled-back grebe.")
+        raise RuntimeError
+    assert PendingIndex.objects.count() == 1  # the rolled-back post queued nothing
+    assert background.wait(timeout=30)
+    assert not PendingIndex.objects.exists()
+
+
+def test_what_a_stopped_process_left_queued_is_written_by_the_next_drain(world, writes) -> None:  # type: ignore[no-untyped-def]
+    # A process that died after committing its post but before indexing it leaves only the
+    # queue row behind: as if the post came from elsewhere and nobody here was told.
+    with background_silenced():
+        orphan = _post(world, "The osprey left its nest.")
+    assert writes == [] and PendingIndex.objects.count() == 1
+    later = _post(world, "The osprey came back.")
+    assert background.wait(timeout=30)
+    assert set(writes[0]) == {f"message:{orphan.pk}", f"message:{later.pk}"}
+    assert not PendingIndex.objects.exists()
+
+
+def test_an_addition_in_a_transaction_that_also_narrows_is_written_at_once(world, writes) -> None:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        message = _post(world, "The plover count.")
+        actions.delete_message(actor=fresh(world.cw.participant_staff), message=world.reply)
+    assert {key for batch in writes for key in batch} == {f"message:{message.pk}", f"-message:{world.reply.pk}"}
+    assert not PendingIndex.objects.exists()  # written already: nothing left for the drain
+
+
+def test_with_the_worker_writer_the_server_only_queues(world, settings, writes) -> None:  # type: ignore[no-untyped-def]
+    settings.SEARCH_INDEX_WRITER = "worker"
+    settings.SEARCH_INDEX_DELAY = 0  # the worker queues whatever the delay
+    message = _post(world, "A tern on the breakwater.")
+    assert background.wait(timeout=30)  # this process's thread was not asked to write anything
+    assert writes == []
+    out = io.StringIO()
+    call_command("search_worker", "--once", stdout=out)
+    assert "Indexed 1 queued additions; 0 waiting now." in out.getvalue()
+    assert [hit.key for hit in world.search(world.cw.owner_staff, "tern").hits] == [f"message:{message.pk}"]
+
+
+def test_the_worker_loop_drains_until_stopped_and_retries_a_failure(world, settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    settings.SEARCH_INDEX_WRITER = "worker"
+    monkeypatch.setattr(background, "RETRY_SECONDS", 0.05)
+    backend = get_backend()
+    original = backend.write
+    calls = []
+
+    def failing_once(documents, removals, **options):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return original(documents, removals, **options)
+
+    monkeypatch.setattr(backend, "write", failing_once)
+    stopping = threading.Event()
+    worker = threading.Thread(target=background.work, args=(stopping, 0.02))
+    with caplog.at_level(logging.ERROR, logger="search.background"):
+        message = _post(world, "A curlew in the marsh.")
+        worker.start()
+        try:
+            for _ in range(400):  # polled, with a generous bound
+                if not PendingIndex.objects.exists():
+                    break
+                time.sleep(0.05)
+        finally:
+            stopping.set()
+            worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert "retrying" in caplog.text and len(calls) >= 2
+    assert [hit.key for hit in world.search(world.cw.owner_staff, "curlew").hits] == [f"message:{message.pk}"]
+
+
+def test_search_verify_reports_what_is_queued(world, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SEARCH_INDEX_WRITER = "worker"
+    _post(world, "A dunlin flock.")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("search_verify", stdout=out)
+    assert "Queued additions not indexed yet: 1" in out.getvalue()
+    call_command("search_worker", "--once", stdout=io.StringIO())
+    call_command("search_verify", stdout=io.StringIO())  # clean now
 
 
 def test_the_writer_writes_by_itself_after_the_delay(world, settings) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,12 @@ class Command(WorkspaceCommand):
     def run(self, **options: Any) -> None:
         report = indexer.verify()
         self.stdout.write(f"Checked {report.checked:,} items against the index.")
+        waiting, oldest = indexer.queue_length()
+        if waiting:
+            self.stdout.write(
+                f"  Queued additions not indexed yet: {waiting:,} (oldest {oldest:,.0f} s); they show as missing "
+                "until a writer thread or `manage.py search_worker` drains the queue."
+            )
         for label, keys in (("Missing", report.missing), ("Stale", report.stale), ("Extra", report.extra)):
             shown = ", ".join(keys[:SHOWN]) + (" …" if len(keys) > SHOWN else "")
             self.stdout.write(f"  {label}: {len(keys):,}" + (f" ({shown})" if keys else ""))
