@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from django.utils.safestring import SafeString, mark_safe
 from whoosh import fields, highlight, index
 from whoosh import query as wq
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
@@ -39,8 +39,25 @@ from search.documents import Document
 
 logger = logging.getLogger(__name__)
 
+
+class _Pairs(Filter):
+    """Each word joined to the one before it ("river flood"): a two-word phrase becomes one
+    term to look up instead of two long posting lists whose positions must be compared."""
+
+    def __call__(self, tokens):  # type: ignore[no-untyped-def]
+        previous = None
+        for token in tokens:
+            text = token.text
+            if previous is not None:
+                token.text = f"{previous} {text}"
+                yield token
+            previous = text
+
+
 STEMMED = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
 PLAIN = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+# Pairs of neighbouring stems, as a phrase sees them (stop words left out and not counted).
+PAIRS = STEMMED | _Pairs()
 
 SCHEMA = fields.Schema(
     key=fields.ID(stored=True, unique=True),
@@ -52,6 +69,10 @@ SCHEMA = fields.Schema(
     title=fields.TEXT(analyzer=STEMMED, stored=True, field_boost=2.0),
     body=fields.TEXT(analyzer=STEMMED, stored=True),
     exact=fields.TEXT(analyzer=PLAIN),
+    # ``<field>_pairs``: whoosh_sets answers a phrase in ``<field>`` from them (an index
+    # made before they existed answers from positions alone until it is rebuilt).
+    title_pairs=fields.TEXT(analyzer=PAIRS, phrase=False),
+    body_pairs=fields.TEXT(analyzer=PAIRS, phrase=False),
     date=fields.DATETIME(stored=True, sortable=True),
     digest=fields.STORED(),
 )
@@ -278,7 +299,9 @@ class WhooshBackend:
         if not documents and not removals:
             return
         with self.exclusive():
-            writer = self._writable().writer(timeout=LOCK_TIMEOUT_SECONDS, delay=0.05)
+            writable = self._writable()
+            known = set(writable.schema.names())  # an index made before a field was added lacks it
+            writer = writable.writer(timeout=LOCK_TIMEOUT_SECONDS, delay=0.05)
             # ``new``: the keys are known to be absent (a rebuild), so skip the look-up of
             # an older version that replacing costs per document.
             add = writer.add_document if new else writer.update_document
@@ -286,7 +309,7 @@ class WhooshBackend:
                 for key in removals:
                     writer.delete_by_term("key", key)
                 for document in documents:
-                    add(**self._fields(document))
+                    add(**{name: value for name, value in self._fields(document).items() if name in known})
             except BaseException:
                 writer.cancel()
                 raise
@@ -305,6 +328,8 @@ class WhooshBackend:
             "title": document.title,
             "body": document.body,
             "exact": f"{document.title}\n{document.body}",
+            "title_pairs": document.title,
+            "body_pairs": document.body,
             "date": document.utc_date,
             "digest": document.digest,
         }

@@ -14,8 +14,10 @@ at most ``TERMS_PER_SEGMENT`` of them, least recently used first out; the live m
 number of deletions; the facet and date columns. A searcher's ``View`` joins the segments
 (``bits << offset``) and keeps the joined values while it is current.
 
-Phrases are checked word by word on bitsets first, then against positions only for the
-documents that hold every word and that the person may see. Date ranges and anything
+Phrases are answered from the index's word pairs (every word joined to the one before it,
+a term of its own): a two-word phrase is one bitset; a longer one is the documents holding
+all its pairs that the person may see, checked against positions. An index without pairs
+checks positions for the documents holding every word. Date ranges and anything
 else go through whoosh's own matcher for the segment (not kept).
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import threading
 from array import array
 from collections import OrderedDict, defaultdict
@@ -37,6 +40,9 @@ POSTINGS_PER_SEGMENT = 4_000_000  # decoded postings kept per segment: about 40 
 # Query terms boosted less than this only narrow (filters): they never add to a score.
 SCORING_BOOST = 1e-3
 PREFIX_SCORED_TERMS = 50
+# A field ``f`` with a companion ``f_pairs`` (each word joined to the one before it, see
+# whoosh_backend.PAIRS) has its phrases narrowed by pairs before positions are checked.
+PAIRS_SUFFIX = "_pairs"
 
 
 def from_ids(ids: Iterator[int], size: int) -> int:
@@ -252,10 +258,22 @@ class View:
             return self.any_of(query.fieldname, texts) & within
         if isinstance(query, wq.Phrase):
             candidates = within
-            for word in query.words:
-                candidates &= self.term(query.fieldname, word)
-                if not candidates:
-                    return 0
+            words = query.words
+            pairs = f"{query.fieldname}{PAIRS_SUFFIX}"
+            if query.slop == 1 and pairs in self.searcher.schema:
+                # Every neighbouring pair of the phrase must be indexed as a pair: for two
+                # words that is the answer; longer phrases check positions on what is left.
+                for first, second in itertools.pairwise(words):
+                    candidates &= self.term(pairs, f"{first} {second}")
+                    if not candidates:
+                        return 0
+                if len(words) == 2:
+                    return candidates
+            else:
+                for word in words:
+                    candidates &= self.term(query.fieldname, word)
+                    if not candidates:
+                        return 0
             return self._verified(query, candidates)
         return self._verified(query, within)
 

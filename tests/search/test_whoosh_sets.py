@@ -110,3 +110,80 @@ def _compile(searcher, text: str):  # type: ignore[no-untyped-def]
     from search.backends.whoosh_backend import _Compiler
 
     return _Compiler(searcher.reader(), get_backend()._view(searcher).words).compile(syntax.parse(text).node)[0]
+
+
+PHRASE_POSTS = [
+    "River flood warning for Mill Creek.",
+    "The flood on the river is over.",  # both words, not as a phrase
+    "River of the flood: a history.",  # stop words between them are not counted, as in whoosh
+    "River big flood.",
+    "Flood warning: river flood stage reached.",
+    "Warning river flood warning.",
+]
+PHRASES = ('"river flood"', '"flood river"', '"river flood warning"', '"flood warning river"', '"warning river"')
+
+
+@WHOOSH
+def test_phrases_answered_from_pairs_equal_whooshs_positions(sw, committed) -> None:  # type: ignore[no-untyped-def]
+    with committed():
+        for body in PHRASE_POSTS:
+            _post(sw, body)
+    backend = get_backend()
+    searcher = backend._searcher()
+    from search import tokens
+
+    person_tokens = tokens.for_user(fresh(sw.cw.owner_staff))
+    allowed = wq.Or([wq.Term("tokens", token) for token in person_tokens])
+    for text in PHRASES:
+        mine = backend.search(
+            syntax.parse(text).node, tokens=person_tokens, filters=Filters(), sort="relevance", offset=0, limit=20
+        )
+        theirs = searcher.search(_compile(searcher, text), limit=20, filter=allowed)
+        assert mine.total == len(theirs), text
+        assert {hit.key for hit in mine.hits} == {hit["key"] for hit in theirs}, text
+    assert _search(sw, sw.cw.owner_staff, '"river flood"').total == 4
+    assert _search(sw, sw.cw.nonmember_admin, '"river flood"').total == 0
+
+
+@WHOOSH
+def test_a_two_word_phrase_reads_no_positions(sw, committed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with committed():
+        for body in PHRASE_POSTS:
+            _post(sw, body)
+
+    original = sets.View._verified
+    checked: list[str] = []
+
+    def recording(self, query, candidates):  # type: ignore[no-untyped-def]
+        checked.append(str(query))
+        return original(self, query, candidates)
+
+    monkeypatch.setattr(sets.View, "_verified", recording)
+    assert _search(sw, sw.cw.owner_staff, '"river flood"').total == 4
+    assert checked == []
+    assert _search(sw, sw.cw.owner_staff, '"river flood warning"').total == 2  # pairs narrow, positions decide
+    assert checked
+
+
+@WHOOSH
+def test_an_index_made_before_pairs_still_answers_phrases_and_takes_writes(sw, committed) -> None:  # type: ignore[no-untyped-def]
+    from whoosh import index
+
+    from search import indexer, registry
+    from search.backends.whoosh_backend import SCHEMA
+
+    older = SCHEMA.copy()
+    older.remove("title_pairs")
+    older.remove("body_pairs")
+    backend = get_backend()
+    with backend.exclusive():
+        backend._index = index.create_in(backend.path, older)
+    for entry in registry.types():
+        backend.write(list(indexer.expected_documents(entry)), [])
+    with committed():
+        for body in PHRASE_POSTS:
+            _post(sw, body)
+    assert "body_pairs" not in backend._searcher().schema
+    assert _search(sw, sw.cw.owner_staff, '"river flood"').total == 4
+    assert _search(sw, sw.cw.owner_staff, '"flood warning river"').total == 1
+    assert indexer.verify().clean
