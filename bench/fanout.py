@@ -20,6 +20,8 @@ client harness in the same run, interleaved per N:
   fanned out through the channel layer and the consumer, as in production.
 * **daphne-worker**: the same, but new messages are indexed by ``manage.py search_worker``,
   a process beside daphne (``SEARCH_INDEX_WRITER=worker``), instead of by a thread in it.
+* **daphne-buffered**: the same with ``EAGER_TCP_WRITES=false``: every frame waits for the
+  reactor's next turn, as Twisted writes by itself (``workspace/eager_tcp.py``).
 * **daphne-no-presence**: the same with the consumer's presence announcements switched off
   (``bench/fanout_asgi.py``), a diagnostic that measures the event fan-out alone.
 * **raw**: ``bench/raw_broadcast.py``, a minimal ``websockets`` server that answers the
@@ -236,18 +238,17 @@ def daphne_target(
     name: str,
     app: str,
     sessions: tuple[str, list[str]] | None,
-    *,
-    index_worker: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Target]:
-    """One daphne process; with ``index_worker``, new items are indexed by a search_worker
-    process beside it instead of by a thread of daphne."""
+    """One daphne process, with ``settings`` added to its environment; with
+    ``SEARCH_INDEX_WRITER=worker`` among them, a search_worker process beside it indexes
+    new items instead of a thread of daphne."""
     port = free_port()
     log_path = work / f"daphne-{port}.log"
     daphne = Path(sys.executable).with_name("daphne")
-    if index_worker:
-        env = {**env, "SEARCH_INDEX_WRITER": "worker"}
+    env = {**env, **(settings or {})}
     with contextlib.ExitStack() as helpers:
-        if index_worker:
+        if env.get("SEARCH_INDEX_WRITER") == "worker":
             helpers.enter_context(search_worker(work, env))
         with log_path.open("wb") as out:
             process = subprocess.Popen(
@@ -765,11 +766,13 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join([head, *rows])
 
 
-# name: (label, ASGI app, new items indexed by a search_worker process instead of a thread)
-SERVERS = {
-    "daphne": ("daphne + Channels", "workspace.asgi:application", False),
-    "daphne-worker": ("daphne + Channels, index worker", "workspace.asgi:application", True),
-    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application", False),
+# name: (label, ASGI app, settings in its environment)
+PROJECT = "workspace.asgi:application"
+SERVERS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "daphne": ("daphne + Channels", PROJECT, {}),
+    "daphne-worker": ("daphne + Channels, index worker", PROJECT, {"SEARCH_INDEX_WRITER": "worker"}),
+    "daphne-buffered": ("daphne + Channels, Twisted's buffered writes", PROJECT, {"EAGER_TCP_WRITES": "false"}),
+    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application", {}),
 }
 
 
@@ -789,8 +792,8 @@ def main() -> None:
         "--servers",
         nargs="+",
         choices=[*SERVERS, "raw"],
-        default=[*SERVERS, "raw"],
-        help="which servers to measure (default: all)",
+        default=["daphne", "daphne-worker", "raw"],
+        help="which servers to measure (default: daphne daphne-worker raw)",
     )
     parser.add_argument("--redis", metavar="URL", help="use channels_redis at URL for daphne's channel layer")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -814,10 +817,8 @@ def main() -> None:
                 env, thread, prefix = prepare_project(work, args.redis)
                 for name in args.servers:
                     if name in SERVERS:
-                        label, app, index_worker = SERVERS[name]
-                        target = stack.enter_context(
-                            daphne_target(work, env, thread, label, app, sessions, index_worker=index_worker)
-                        )
+                        label, app, settings = SERVERS[name]
+                        target = stack.enter_context(daphne_target(work, env, thread, label, app, sessions, settings))
                         sessions = (target.poster_session, target.reader_sessions)
                         targets.append(target)
             if "raw" in args.servers:

@@ -18,6 +18,11 @@ from django.conf import settings  # noqa: E402
 from messaging.middleware import SocketAuthStack  # noqa: E402  (needs Django set up first)
 from messaging.routing import websocket_urlpatterns  # noqa: E402
 
+if settings.EAGER_TCP_WRITES:  # daphne's sockets send at once when they can (workspace/eager_tcp.py)
+    from workspace import eager_tcp
+
+    eager_tcp.install()
+
 http_app = django_asgi_app
 if settings.SERVE_STATIC:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler

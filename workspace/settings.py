@@ -118,6 +118,9 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "15"))
 # every event for all of its sockets on one channel (messaging/hub.py), so a burst, such as
 # an urgent alert to everyone an incident reaches, must fit: one message per person.
 CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "10000"))
+# daphne's sockets send a frame at once when nothing waits before it, instead of on the
+# reactor's next turn (workspace/eager_tcp.py). Off: Twisted's own buffered writes.
+EAGER_TCP_WRITES = env_bool("EAGER_TCP_WRITES", True)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
