@@ -25,7 +25,8 @@ from messaging.notifications import notify
 from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
-from workspace.models import Agency, User
+from workspace.models import Agency, AgencyMembership, User
+from workspace.realtime import access_changed_on_commit
 
 
 def mark_read(*, actor: User, notification_ids: list[int] | None) -> int:
@@ -354,6 +355,87 @@ def update_thread(
             | ({"title": True} if "title" in changed else {}),
         )
     return thread
+
+
+@dataclass(frozen=True)
+class AudienceChange:
+    """What ``change_thread_audience`` did: the agencies that lost and gained sight of it."""
+
+    thread: Thread
+    lost: list[Agency]
+    gained: list[Agency]
+
+
+def thread_audience(thread: Thread) -> set[int]:
+    """The ids of the agencies that may see the thread: the allowed ones when restricted,
+    else every member agency of its community."""
+    if thread.restricted:
+        return set(thread.allowed_agencies.values_list("pk", flat=True))
+    return set(thread.community.memberships.values_list("agency_id", flat=True))
+
+
+def thread_audience_after(thread: Thread, *, actor: User, restrict_to: Iterable[Agency] | None) -> set[int]:
+    """The agencies ``change_thread_audience`` would let see the thread (before checking
+    that they are members)."""
+    if restrict_to is None:
+        return set(thread.community.memberships.values_list("agency_id", flat=True))
+    allowed = {agency.pk for agency in restrict_to}
+    if actor.agency is not None:
+        allowed.add(actor.agency.pk)
+    return allowed
+
+
+def change_thread_audience(*, actor: User, thread: Thread, restrict_to: Iterable[Agency] | None) -> AudienceChange:
+    """Moderators open a thread to every member agency (``restrict_to=None``) or restrict it
+    to some of them (the actor's own agency is always among them, as when a thread is
+    opened). People of the agencies that lose sight of it have their sockets re-check
+    their streams (they get ``revoked``), and its messages leave their search results
+    before this returns."""
+    policy.check(actor, "moderate", thread)
+    restricted = restrict_to is not None
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+        members = set(thread.community.memberships.values_list("agency_id", flat=True))
+        after = thread_audience_after(thread, actor=actor, restrict_to=restrict_to)
+        if not after <= members:
+            raise ActionError("Only member agencies of the community can be chosen.", field="restrict_to")
+        before = thread_audience(thread)
+        if thread.restricted == restricted and before == after:
+            return AudienceChange(thread=thread, lost=[], gained=[])
+        was_restricted = thread.restricted
+        thread.restricted = restricted
+        thread.save(update_fields=["restricted"])
+        thread.allowed_agencies.set(sorted(after) if restricted else [])
+        indexer.index_on_commit(thread)  # and its messages: their access tokens change
+        data = {"thread": _thread_data(thread), "changed": ["restricted"]}
+        events.append(thread.stream, "thread.updated", data)
+        community_stream = f"community:{thread.community_id}"
+        if not thread.restricted:  # every reader of the community may see it now
+            events.append(community_stream, "thread.updated", data)
+        elif not was_restricted:
+            # Its title must not reach the agencies that lose it: only its id and why.
+            events.append(community_stream, "thread.removed", {"thread": {"id": thread.pk, "reason": "restricted"}})
+        lost = list(Agency.objects.filter(pk__in=before - after).order_by("name"))
+        gained = list(Agency.objects.filter(pk__in=after - before).order_by("name"))
+        if lost:
+            access_changed_on_commit(
+                list(
+                    AgencyMembership.objects.filter(agency__in=lost, user__is_active=True).values_list(
+                        "user_id", flat=True
+                    )
+                )
+            )
+        audit.record(
+            actor=actor,
+            verb="thread.audience_changed",
+            target=thread,
+            details={
+                "restricted": thread.restricted,
+                "agencies": sorted(Agency.objects.filter(pk__in=after).values_list("slug", flat=True)),
+                "lost": [a.slug for a in lost],
+            },
+        )
+    return AudienceChange(thread=thread, lost=lost, gained=gained)
 
 
 # --- Reading ------------------------------------------------------------------------------

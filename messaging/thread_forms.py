@@ -11,6 +11,7 @@ from messaging.actions import REACTIONS
 from workspace.models import Agency
 
 WRITE_SOMETHING = {"required": "Write something first."}
+CHOOSE_AUDIENCE = "Choose who can see the thread."
 
 
 class NewThreadForm(forms.Form):
@@ -74,3 +75,44 @@ class ReactForm(forms.Form):
     @property
     def on(self) -> bool:
         return bool(self.cleaned_data["add"])
+
+
+class ThreadSettingsForm(forms.Form):
+    """A moderator's changes to a thread: its title, and whether it is pinned, locked or archived."""
+
+    title = forms.CharField(max_length=200, label="Title", error_messages={"required": "Give the thread a title."})
+    pinned = forms.BooleanField(required=False, label="Pinned to the top of the community's threads")
+    locked = forms.BooleanField(required=False, label="Locked: nobody can post in it")
+    archived = forms.BooleanField(required=False, label="Archived: kept for reading, not answered")
+
+
+class AudienceForm(forms.Form):
+    """Who may see a thread: every member agency, or only some (the moderator's own is
+    always among them). ``confirm`` is set by the confirmation page of a narrowing."""
+
+    EVERYONE, SOME = "everyone", "some"
+    audience = forms.ChoiceField(
+        choices=[(EVERYONE, "Every member agency"), (SOME, "Only the agencies chosen below")],
+        widget=forms.RadioSelect,
+        label="Who can see this thread",
+        error_messages={"required": CHOOSE_AUDIENCE, "invalid_choice": CHOOSE_AUDIENCE},
+    )
+    restrict_to = forms.ModelMultipleChoiceField(
+        queryset=Agency.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Agencies",
+        error_messages={"invalid_choice": "Choose among the community's member agencies."},
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, members: QuerySet[Agency], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["restrict_to"].queryset = members
+
+    @property
+    def restriction(self) -> list[Agency] | None:
+        """None for every member agency, else the chosen ones."""
+        if self.cleaned_data["audience"] == self.EVERYONE:
+            return None
+        return list(self.cleaned_data["restrict_to"])

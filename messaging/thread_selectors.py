@@ -103,6 +103,10 @@ def allowed_agencies_of(thread: Thread) -> list[Agency]:
     return list(thread.allowed_agencies.order_by("name"))
 
 
+def agencies_named(ids: set[int]) -> list[Agency]:
+    return list(Agency.objects.filter(pk__in=ids).order_by("name"))
+
+
 def member_agencies(community: Community) -> QuerySet[Agency]:
     """The agencies a new thread may be restricted to: the community's members."""
     member_ids = CommunityMembership.objects.filter(community=community).values("agency_id")

@@ -17,6 +17,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from messaging import actions, events, thread_selectors
 from messaging.models import Message, Thread
-from messaging.thread_forms import EditForm, NewThreadForm, PostForm, ReactForm
+from messaging.thread_forms import AudienceForm, EditForm, NewThreadForm, PostForm, ReactForm, ThreadSettingsForm
 from messaging.thread_selectors import REACTION_NAMES
 from workspace import policy
 from workspace.exceptions import ActionError
@@ -187,3 +188,101 @@ def message_react(request: HttpRequest, thread_id: int, message_id: int) -> Http
     except ActionError as exc:
         return back(request, "thread_detail", thread.pk, exc=exc)
     return redirect(_message_url(message))
+
+
+# --- Moderating a thread --------------------------------------------------------------------
+
+
+def _moderated_thread(request: HttpRequest, thread_id: int) -> Thread:
+    thread = thread_selectors.access_thread(request.user, thread_id)
+    if not policy.can(request.user, "moderate", thread):
+        raise PermissionDenied("Only the community's moderators can change this thread.")
+    return thread
+
+
+def _audience_form(thread: Thread, data=None) -> AudienceForm:  # type: ignore[no-untyped-def]
+    allowed = thread_selectors.allowed_agencies_of(thread)
+    initial = {
+        "audience": AudienceForm.SOME if thread.restricted else AudienceForm.EVERYONE,
+        "restrict_to": [agency.pk for agency in allowed],
+    }
+    return AudienceForm(data, members=thread_selectors.member_agencies(thread.community), initial=initial)
+
+
+def _render_settings(
+    request: HttpRequest,
+    thread: Thread,
+    settings_form: ThreadSettingsForm | None = None,
+    audience_form: AudienceForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    settings_form = settings_form or ThreadSettingsForm(
+        initial={
+            "title": thread.title,
+            "pinned": thread.is_pinned,
+            "locked": thread.is_locked,
+            "archived": thread.is_archived,
+        }
+    )
+    context = {
+        "thread": thread,
+        "community": thread.community,
+        "settings_form": settings_form,
+        "audience_form": audience_form or _audience_form(thread),
+        "own_agency": request.user.agency,
+    }
+    return render(request, "messaging/thread_settings.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def thread_settings(request: HttpRequest, thread_id: int) -> HttpResponse:
+    thread = _moderated_thread(request, thread_id)
+    if request.method == "GET":
+        return _render_settings(request, thread)
+    form = ThreadSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.update_thread(
+                actor=request.user,
+                thread=thread,
+                title=form.cleaned_data["title"],
+                pinned=form.cleaned_data["pinned"],
+                locked=form.cleaned_data["locked"],
+                archived=form.cleaned_data["archived"],
+            )
+        except ActionError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Thread settings saved.")
+            return redirect("thread_detail", thread.pk)
+    return _render_settings(request, thread, settings_form=form, status=400)
+
+
+@login_required
+@require_POST
+def thread_audience(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """Change who may see the thread. A change that takes it away from some agencies is
+    shown for confirmation first, naming them."""
+    thread = _moderated_thread(request, thread_id)
+    form = _audience_form(thread, request.POST)
+    if not form.is_valid():
+        return _render_settings(request, thread, audience_form=form, status=400)
+    restriction = form.restriction
+    if not form.cleaned_data["confirm"]:
+        before = actions.thread_audience(thread)
+        after = actions.thread_audience_after(thread, actor=request.user, restrict_to=restriction)
+        losing = thread_selectors.agencies_named(before - after)
+        if losing:
+            context = {"thread": thread, "community": thread.community, "form": form, "losing": losing}
+            return render(request, "messaging/thread_audience_confirm.html", context)
+    try:
+        change = actions.change_thread_audience(actor=request.user, thread=thread, restrict_to=restriction)
+    except ActionError as exc:
+        form_error(form, exc)
+        return _render_settings(request, thread, audience_form=form, status=400)
+    if change.lost or change.gained:
+        messages.success(request, "Who can see this thread has changed.")
+    else:
+        messages.info(request, "Nothing changed: the same agencies can see the thread.")
+    return redirect("thread_detail", thread.pk)

@@ -364,6 +364,11 @@
 
   function onThread(kind, data) {
     const thread = data.thread || {};
+    if (kind === "thread.removed") {
+      // Narrowed to some agencies: no title, and this reader may or may not be one of them.
+      addEntry(null, ["A thread was narrowed to some agencies."]);
+      return;
+    }
     const title = text(thread.title);
     if (!title) return;
     const named = titlePart(title, thread.url);

@@ -315,6 +315,24 @@ async def test_removed_agency_gets_revoked_then_nothing() -> None:
     await socket.disconnect()
 
 
+async def test_a_thread_taken_away_from_an_agency_revokes_its_sockets() -> None:
+    room = await make_room()
+    socket = await connect(room.participant)
+    await subscribe(socket, room.thread.stream)
+    await database_sync_to_async(actions.change_thread_audience)(
+        actor=room.owner_admin, thread=room.thread, restrict_to=[room.owner_admin.agency]
+    )
+    frames = []
+    while (frame := await socket.receive_json_from(timeout=3))["type"] != "revoked":
+        frames.append(frame)
+    assert frame == {"type": "revoked", "stream": room.thread.stream}
+    assert [f["event"] for f in frames] in ([], ["thread.updated"])  # the change itself, at most
+    await post_as(room.owner_staff, room.thread, "after the restriction")
+    assert await socket.receive_nothing(timeout=0.3)
+    assert (await subscribe(socket, room.thread.stream))["code"] == "not_found"
+    await socket.disconnect()
+
+
 async def test_deactivated_while_connected_is_signed_out() -> None:
     room = await make_room()
     admin = await database_sync_to_async(

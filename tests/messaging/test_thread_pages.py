@@ -163,6 +163,7 @@ def _message_url(name: str) -> Callable[[ThreadWorld], str]:
 
 AUTHOR = ("participant_staff",)
 DELETERS = ("participant_staff", "owner_admin", "moderator")  # the author, the owner's admins, the moderator
+MODERATORS = ("owner_admin", "moderator")
 
 ROUTES = [
     Route("thread list", _community_url("thread_list"), only(200, *READERS)),
@@ -187,6 +188,21 @@ ROUTES = [
     Route("delete confirmation", _message_url("message_delete"), only(200, *DELETERS)),
     Route("delete", _message_url("message_delete"), only(302, *DELETERS), method="post"),
     Route("react", _message_url("message_react"), only(302, *POSTERS), method="post", data=lambda w: {"add": "👍"}),
+    Route("thread settings form", _thread_url("thread_settings"), only(200, *MODERATORS)),
+    Route(
+        "thread settings",
+        _thread_url("thread_settings"),
+        only(302, *MODERATORS),
+        method="post",
+        data=lambda w: {"title": "Sandbag staging (Harbor fairgrounds)", "pinned": "on"},
+    ),
+    Route(
+        "thread audience",
+        _thread_url("thread_audience"),
+        only(302, *MODERATORS),
+        method="post",
+        data=lambda w: {"audience": "some", "restrict_to": [w.cw.owner.pk], "confirm": "on"},
+    ),
 ]
 
 
