@@ -193,3 +193,35 @@ def test_posting_without_javascript(new_context) -> None:  # type: ignore[no-unt
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_text("Write something first.")).to_be_visible()
     assert messages(page).count() == count
+
+
+def test_a_moderator_takes_a_thread_away_from_other_agencies(new_context, sign_in, visit, check_a11y) -> None:  # type: ignore[no-untyped-def]
+    dana = new_context().new_page()  # LOEM admin: LOEM owns the community, so Dana moderates
+    sign_in(dana, "dana.whitfield@loem.lakeland.example")
+    visit(dana, THREADS, "thread-list-dana")
+    dana.get_by_role("link", name="Start a thread").click()
+    dana.get_by_label("Title").fill("Duty roster for the weekend")
+    dana.get_by_label("First message").fill("Who covers Saturday night?")
+    dana.get_by_role("button", name="Start thread").click()
+    expect(dana.get_by_role("heading", level=1)).to_contain_text("Duty roster for the weekend")
+
+    easton = new_context().new_page()
+    sign_in(easton, "frank.novak@publicworks.easton.example")
+    visit(easton, THREADS, "thread-list-easton-before")
+    expect(easton.get_by_role("link", name="Duty roster for the weekend")).to_be_visible()
+
+    dana.get_by_role("link", name=re.compile("^Thread settings")).click()
+    expect(dana.get_by_role("heading", level=1)).to_have_text("Thread settings")
+    check_a11y(dana, "thread-settings")
+    dana.get_by_label("Only the agencies chosen below").check()
+    dana.get_by_label("Harbor County Emergency Management").check()
+    dana.get_by_role("button", name="Change who can see it").click()
+    expect(dana.get_by_role("heading", level=1)).to_contain_text("Take this thread away from")
+    expect(dana.get_by_role("listitem").filter(has_text="City of Easton Public Works")).to_be_visible()
+    check_a11y(dana, "thread-audience-confirm")
+    dana.get_by_role("button", name="Restrict the thread").click()
+    expect(dana.get_by_text("Who can see this thread has changed.")).to_be_visible()
+    expect(dana.get_by_text(re.compile("Only people of Harbor County Emergency Management and"))).to_be_visible()
+
+    visit(easton, THREADS, "thread-list-easton-after")
+    expect(easton.get_by_role("link", name="Duty roster for the weekend")).to_have_count(0)
