@@ -68,6 +68,16 @@ def _may_view_message(user, message: Message) -> bool:  # type: ignore[no-untype
     return message.deleted_at is None and policy.can(user, "view", message.thread)
 
 
+def _prepare_threads(user, threads: list[Thread]) -> None:  # type: ignore[no-untyped-def]
+    """The person's grants on every community of a page of results, in two queries, so
+    the re-check of each hit reads no more (one query per community before)."""
+    policy.prefetch_perms(user, [thread.community for thread in threads])
+
+
+def _prepare_messages(user, messages: list[Message]) -> None:  # type: ignore[no-untyped-def]
+    policy.prefetch_perms(user, [message.thread.community for message in messages])
+
+
 register(
     Thread,
     thread_document,
@@ -78,6 +88,7 @@ register(
         "allowed_agencies"
     ),
     may_view=lambda user, thread: policy.can(user, "view", thread),
+    prepare=_prepare_threads,
     show=lambda thread: Shown(
         url=thread_url(thread.pk),
         date=thread.created_at,
@@ -101,6 +112,7 @@ register(
         .prefetch_related("thread__allowed_agencies")
     ),
     may_view=_may_view_message,
+    prepare=_prepare_messages,
     show=lambda message: Shown(
         url=f"{thread_url(message.thread_id)}#message-{message.pk}",
         date=message.created_at,

@@ -32,8 +32,10 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 TERMS_PER_SEGMENT = 4096
 POSTINGS_PER_SEGMENT = 4_000_000  # decoded postings kept per segment: about 40 MB at most
@@ -136,6 +138,24 @@ class _Segment:
         mask = (1 << self.size) - 1 if count == self.size else from_ids(reader.all_doc_ids(), self.size)
         self.live = (count, mask)
         return mask
+
+    def lengths(self, leaf: Searcher, field: str) -> list[int]:
+        """Every document's length in ``field`` (ranking reads one per match: whoosh's
+        ``doc_field_length`` decodes it anew on each call)."""
+        key = f"\0length:{field}"
+        found = self.columns.get(key)
+        if found is None:
+            reader = leaf.reader()
+            try:  # whoosh 2.7 keeps the lengths as a byte column per field
+                column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+            except AttributeError:
+                column = None
+            if column is None:
+                found = [reader.doc_field_length(docnum, field, 1) or 1 for docnum in range(self.size)]
+            else:
+                found = [byte_to_length(byte) if byte else 1 for byte in column]
+            self.columns[key] = found
+        return found
 
     def column(self, leaf: Searcher, name: str) -> list:  # type: ignore[type-arg]
         found = self.columns.get(name)
@@ -300,12 +320,12 @@ class View:
                 if not ids:
                     continue
                 weight_of = dict(zip(ids, weights, strict=True))
-                length = leaf.reader().doc_field_length
+                lengths = segment.lengths(leaf, field)
                 for docnum in docnums[start:end]:
-                    weight = weight_of.get(docnum - offset)
+                    local = docnum - offset
+                    weight = weight_of.get(local)
                     if weight:
-                        local = docnum - offset
-                        scores[docnum] += scorer._score(weight, length(local, field, 1)) * boost
+                        scores[docnum] += scorer._score(weight, lengths[local]) * boost
         return heapq.nlargest(count, docnums, key=lambda docnum: (scores.get(docnum, 0.0), -docnum))
 
     def _verified(self, query: wq.Query, candidates: int) -> int:
