@@ -28,8 +28,9 @@ from messaging.notifications import agency_admins, notify
 from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
-from workspace.models import Agency, AgencyMembership, AgencyRole, User
+from workspace.models import Agency, AgencyRole, User
 from workspace.realtime import access_changed_on_commit
+from workspace.selectors import active_staff_ids
 
 # Addresses under /communities/ that are pages, not communities.
 RESERVED_SLUGS = frozenset({"new", "inbox"})
@@ -50,7 +51,7 @@ def _acting_agency(actor: User) -> Agency:
 
 
 def _staff_ids(agency: Agency) -> list[int]:
-    return list(AgencyMembership.objects.filter(agency=agency, user__is_active=True).values_list("user_id", flat=True))
+    return active_staff_ids([agency])
 
 
 def _owners(community: Community) -> list[Agency]:
@@ -497,9 +498,7 @@ def set_participants(*, actor: User, community: Community, people: Iterable[User
             details: dict[str, object] = {"all_staff": True}
         else:
             chosen = list(people)
-            staff_ids = set(
-                AgencyMembership.objects.filter(agency=agency, user__is_active=True).values_list("user_id", flat=True)
-            )
+            staff_ids = set(_staff_ids(agency))
             strangers = [person for person in chosen if person.pk not in staff_ids]
             if strangers:
                 raise ActionError(

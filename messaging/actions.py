@@ -25,8 +25,9 @@ from messaging.notifications import notify
 from search import indexer
 from workspace import audit, policy
 from workspace.exceptions import ActionError
-from workspace.models import Agency, AgencyMembership, User
+from workspace.models import Agency, User
 from workspace.realtime import access_changed_on_commit
+from workspace.selectors import active_staff_ids
 
 
 def mark_read(*, actor: User, notification_ids: list[int] | None) -> int:
@@ -418,13 +419,7 @@ def change_thread_audience(*, actor: User, thread: Thread, restrict_to: Iterable
         lost = list(Agency.objects.filter(pk__in=before - after).order_by("name"))
         gained = list(Agency.objects.filter(pk__in=after - before).order_by("name"))
         if lost:
-            access_changed_on_commit(
-                list(
-                    AgencyMembership.objects.filter(agency__in=lost, user__is_active=True).values_list(
-                        "user_id", flat=True
-                    )
-                )
-            )
+            access_changed_on_commit(active_staff_ids(lost))
         audit.record(
             actor=actor,
             verb="thread.audience_changed",

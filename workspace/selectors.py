@@ -46,6 +46,13 @@ def staff_of_agency(agency: Agency, *, include_inactive: bool = False) -> QueryS
     return memberships.order_by("-user__is_active", "user__full_name")
 
 
+def active_staff_ids(agencies: list[Agency]) -> list[int]:
+    """The ids of the active people of these agencies (whose sockets a change must reach)."""
+    return list(
+        AgencyMembership.objects.filter(agency__in=agencies, user__is_active=True).values_list("user_id", flat=True)
+    )
+
+
 def access_staff_member(agency: Agency, user_id: int) -> User:
     """A person on ``agency``'s staff (active or not), or 404."""
     membership = AgencyMembership.objects.select_related("user").filter(agency=agency, user_id=user_id).first()

@@ -55,6 +55,23 @@ def writes(monkeypatch) -> list[list[str]]:  # type: ignore[no-untyped-def]
     return seen
 
 
+def fail_first_write(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """The backend's first write raises (a full disk); later ones go through. Returns
+    the list of calls made so far."""
+    backend = get_backend()
+    original = backend.write
+    calls: list[int] = []
+
+    def failing_once(documents, removals, **options):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return original(documents, removals, **options)
+
+    monkeypatch.setattr(backend, "write", failing_once)
+    return calls
+
+
 @contextlib.contextmanager
 def background_silenced() -> Iterator[None]:
     """Additions are queued but this process's writer is not told (as if it had died)."""
@@ -111,17 +128,7 @@ def test_a_pending_addition_never_puts_back_what_a_later_change_took_away(world)
 
 
 def test_a_failed_write_is_logged_and_retried_with_the_next_one(world, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    backend = get_backend()
-    original = backend.write
-    calls = []
-
-    def failing_once(documents, removals, **options):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        if len(calls) == 1:
-            raise OSError("disk full")
-        return original(documents, removals, **options)
-
-    monkeypatch.setattr(backend, "write", failing_once)
+    fail_first_write(monkeypatch)
     with caplog.at_level(logging.ERROR, logger="search.background"):
         lost = _post(world, "The heron was lost.")
         assert background.wait(timeout=30)
@@ -181,17 +188,7 @@ def test_with_the_worker_writer_the_server_only_queues(world, settings, writes) 
 def test_the_worker_loop_drains_until_stopped_and_retries_a_failure(world, settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     settings.SEARCH_INDEX_WRITER = "worker"
     monkeypatch.setattr(background, "RETRY_SECONDS", 0.05)
-    backend = get_backend()
-    original = backend.write
-    calls = []
-
-    def failing_once(documents, removals, **options):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        if len(calls) == 1:
-            raise OSError("disk full")
-        return original(documents, removals, **options)
-
-    monkeypatch.setattr(backend, "write", failing_once)
+    calls = fail_first_write(monkeypatch)
     stopping = threading.Event()
     worker = threading.Thread(target=background.work, args=(stopping, 0.02))
     with caplog.at_level(logging.ERROR, logger="search.background"):
