@@ -24,6 +24,22 @@ def _own_search_index(settings, tmp_path_factory) -> None:  # type: ignore[no-un
     settings.SEARCH_INDEX_WRITER = "thread"
 
 
+@pytest.fixture(autouse=True)
+def _own_channel_layer():  # type: ignore[no-untyped-def]
+    """Each test gets a new channel-layer instance, as each gets a new event loop.
+
+    A server has one loop for its life; tests have one each, and a layer outlives them. The
+    Redis layer keeps per-channel locks: a test whose loop closed while its hub was receiving
+    (a failed test that never left its streams) leaves such a lock held and bound to that dead
+    loop, and every later receive on the layer then fails ("bound to a different event loop"),
+    so one failure became many."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @dataclass
 class World:
     """Two agencies, each with an admin and a staff member, plus a deactivated person."""
