@@ -21,7 +21,9 @@ messages (100,000 by default).
 Measured per backend:
 
 * full rebuild (``indexer.rebuild``: reading the rows, building documents, writing);
-* incremental indexing: documents written one commit at a time, as actions do after commit;
+* incremental indexing: documents written one commit at a time, as actions do after commit
+  (on whoosh, every other write reads the segments as whoosh ships, copying each file it
+  opens: the baseline for ``search.backends.whoosh_files``, in the same run);
 * query latency for a fixed mix of ten queries (common, mid-frequency and rare words, AND,
   phrase, prefix, OR, NOT, a typo, a community filter sorted by date), each asked by a
   sample of people with different access: the engine alone (``backend.search`` with the
@@ -422,6 +424,7 @@ def _use(name: str) -> Any:
 def measure_writes(name: str, batch_size: int) -> dict[str, Any]:
     """Full rebuild, then one-document writes as the indexer makes them after a commit."""
     from search import indexer, registry
+    from search.backends import whoosh_files
 
     backend = _use(name)
     result: dict[str, Any] = {"backend": name}
@@ -444,12 +447,22 @@ def measure_writes(name: str, batch_size: int) -> dict[str, Any]:
     entry = registry.get("message")
     sample = list(entry.queryset().order_by("pk")[:INCREMENTAL_WRITES])
     writes: list[float] = []
-    for message in sample:
+    copied: list[float] = []  # whoosh as shipped, alternating with the writes above
+    for n, message in enumerate(sample):
         document = entry.document(message)
         changed = document.__class__(**{**document.__dict__, "body": document.body + " touched"})
-        ms, _ = timed(lambda changed=changed: indexer.write_changed([changed], [], backend=backend))
-        writes.append(ms)
+        as_shipped = name == "whoosh" and n % 2 == 1
+        if as_shipped:
+            whoosh_files.uninstall()
+        try:
+            ms, _ = timed(lambda changed=changed: indexer.write_changed([changed], [], backend=backend))
+        finally:
+            if as_shipped:
+                whoosh_files.install()
+        (copied if as_shipped else writes).append(ms)
     result["incremental"] = summary(writes)
+    if copied:
+        result["incremental_copied"] = summary(copied)
     # Put the index back as the database has it.
     indexer.write_changed([entry.document(m) for m in sample], [], backend=backend)
     return result
@@ -564,6 +577,14 @@ def report(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "| rebuild, items/s | " + " | ".join(f"{r['rebuild_items_per_second']:,.0f}" for r in results) + " |",
         "| one-item write after commit, p50 / p99 ms | "
         + " | ".join(f"{ms(r['incremental']['p50'])} / {ms(r['incremental']['p99'])}" for r in results)
+        + " |",
+        "| the same, segment files copied as whoosh ships (same run), p50 / p99 ms | "
+        + " | ".join(
+            f"{ms(r['incremental_copied']['p50'])} / {ms(r['incremental_copied']['p99'])}"
+            if "incremental_copied" in r
+            else "n/a"
+            for r in results
+        )
         + " |",
         "| query, engine only, p50 / p99 ms | "
         + " | ".join(f"{ms(r['engine']['p50'])} / {ms(r['engine']['p99'])}" for r in results)

@@ -33,11 +33,13 @@ from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
 from search import syntax
-from search.backends import Filters, RawHit, RawResults, SearchUnavailable, whoosh_sets
+from search.backends import Filters, RawHit, RawResults, SearchUnavailable, whoosh_files, whoosh_sets
 from search.backends.common import date_bounds, edit_distance, typo_distance
 from search.documents import Document
 
 logger = logging.getLogger(__name__)
+
+whoosh_files.install()  # segments' files read in place, not copied on every open
 
 
 class _Pairs(Filter):
