@@ -24,6 +24,10 @@ client harness in the same run, interleaved per N:
   reactor's next turn, as Twisted writes by itself (``workspace/eager_tcp.py``).
 * **daphne-no-presence**: the same with the consumer's presence announcements switched off
   (``bench/fanout_asgi.py``), a diagnostic that measures the event fan-out alone.
+* **daphne-2** (needs ``--redis``): two daphne processes on one database and one Redis,
+  with the index worker. Readers alternate between them; the poster uses the first, so
+  half the deliveries cross from one process to the other through Redis, as behind a
+  load balancer. Server CPU is the sum of both.
 * **raw**: ``bench/raw_broadcast.py``, a minimal ``websockets`` server that answers the
   same frames and broadcasts an event frame of the same shape to every subscriber.
 
@@ -111,10 +115,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU time of processes so far, from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
 # --- Servers ----------------------------------------------------------------------------------
@@ -129,6 +136,15 @@ class Target:
     reader_sessions: list[str] = field(default_factory=list)
     poster_session: str = ""
     log_path: Path | None = None
+    siblings: list[Target] = field(default_factory=list)  # more processes serving the same project
+
+    @property
+    def servers(self) -> list[Target]:
+        return [self, *self.siblings]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.process.pid for server in self.servers]
 
     @property
     def base_url(self) -> str:
@@ -239,45 +255,53 @@ def daphne_target(
     app: str,
     sessions: tuple[str, list[str]] | None,
     settings: dict[str, str] | None = None,
+    processes: int = 1,
 ) -> Iterator[Target]:
-    """One daphne process, with ``settings`` added to its environment; with
-    ``SEARCH_INDEX_WRITER=worker`` among them, a search_worker process beside it indexes
-    new items instead of a thread of daphne."""
-    port = free_port()
-    log_path = work / f"daphne-{port}.log"
-    daphne = Path(sys.executable).with_name("daphne")
+    """``processes`` daphne processes (more than one share the Redis layer), with
+    ``settings`` added to their environment; with ``SEARCH_INDEX_WRITER=worker`` among them,
+    one search_worker process beside them indexes new items instead of a thread of daphne."""
     env = {**env, **(settings or {})}
     with contextlib.ExitStack() as helpers:
         if env.get("SEARCH_INDEX_WRITER") == "worker":
             helpers.enter_context(search_worker(work, env))
-        with log_path.open("wb") as out:
-            process = subprocess.Popen(
-                [str(daphne), "-b", "127.0.0.1", "-p", str(port), app],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_for_port(process, port, log_path)
-            target = Target(name, port, process, thread, log_path=log_path)
-            if sessions is None:  # sessions live in the database: one sign-in serves every server on it
-                sessions = (sign_in(target.base_url, POSTER), [sign_in(target.base_url, email) for email in READERS])
-            target.poster_session, target.reader_sessions = sessions
-            yield target
-        finally:
-            stop(process)
+        servers = [helpers.enter_context(daphne_process(work, env, app, name, thread)) for _ in range(processes)]
+        target = servers[0]
+        target.siblings = servers[1:]
+        if sessions is None:  # sessions live in the database: one sign-in serves every server on it
+            sessions = (sign_in(target.base_url, POSTER), [sign_in(target.base_url, email) for email in READERS])
+        target.poster_session, target.reader_sessions = sessions
+        yield target
+
+
+@contextlib.contextmanager
+def daphne_process(work: Path, env: dict[str, str], app: str, name: str, thread: int) -> Iterator[Target]:
+    """One daphne process on a free port, stopped on the way out."""
+    port = free_port()
+    log_path = work / f"daphne-{port}.log"
+    daphne = Path(sys.executable).with_name("daphne")
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(port), app],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(process, port, log_path)
+        yield Target(name, port, process, thread, log_path=log_path)
+    finally:
+        stop(process)
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Full|Cancelled\w*)(?::.*)?$", re.MULTILINE)
 
 
 def tracebacks(target: Target) -> tuple[int, str]:
-    """How many tracebacks the server logged, and the exception that ended the first one
-    (the last exception line before the second traceback chain starts)."""
-    if target.log_path is None:
-        return 0, ""
-    text = target.log_path.read_text(errors="replace")
+    """How many tracebacks the server's processes logged, and the exception that ended the
+    first one (the last exception line before the second traceback chain starts)."""
+    paths = [server.log_path for server in target.servers if server.log_path is not None]
+    text = "".join(path.read_text(errors="replace") for path in paths)
     count = text.count("Traceback (most recent call last)")
     if not count:
         return 0, ""
@@ -325,7 +349,7 @@ def raw_target(work: Path, script: str = "raw_broadcast.py", *args: str) -> Iter
 
 @dataclass
 class ReaderSpec:
-    port: int
+    ports: list[int]  # reader i connects to ports[i % len(ports)]
     sessions: list[str]
     stream: str
     count: int
@@ -355,8 +379,8 @@ class Reader(asyncio.Protocol):
     compact JSON beginning ``{"type":"event","stream":...,"seq":N,`` with one
     ``"client_id"``; anything else goes through ``json.loads``."""
 
-    def __init__(self, spec: ReaderSpec, session: str, record: dict[str, Any], totals: list[int]) -> None:
-        self.spec, self.session, self.record, self.totals = spec, session, record, totals
+    def __init__(self, spec: ReaderSpec, port: int, session: str, record: dict[str, Any], totals: list[int]) -> None:
+        self.spec, self.port, self.session, self.record, self.totals = spec, port, session, record, totals
         self.buffer = bytearray()
         self.upgraded = False
         self.key = base64.b64encode(os.urandom(16))
@@ -369,9 +393,9 @@ class Reader(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        origin = f"http://127.0.0.1:{self.spec.port}"
+        origin = f"http://127.0.0.1:{self.port}"
         request = (
-            f"GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:{self.spec.port}\r\nUpgrade: websocket\r\n"
+            f"GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
             f"Origin: {origin}\r\nCookie: sessionid={self.session}\r\n\r\n"
         )
@@ -475,7 +499,8 @@ async def _open(spec: ReaderSpec, i: int, gate: asyncio.Semaphore, record: dict[
     loop = asyncio.get_running_loop()
     async with gate:
         session = spec.sessions[i % len(spec.sessions)]
-        _, reader = await loop.create_connection(lambda: Reader(spec, session, record, totals), "127.0.0.1", spec.port)
+        port = spec.ports[i % len(spec.ports)]
+        _, reader = await loop.create_connection(lambda: Reader(spec, port, session, record, totals), "127.0.0.1", port)
         await asyncio.wait_for(reader.hello, 60)
         reader.send_text(json.dumps({"type": "subscribe", "stream": spec.stream}))
         await asyncio.wait_for(reader.subscribed, 120)
@@ -591,13 +616,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def wait_until_idle(pid: int, limit: float = 120.0) -> float:
-    """Wait until the server uses under 10 % of a CPU over half a second; return the wait."""
+def wait_until_idle(pids: list[int], limit: float = 120.0) -> float:
+    """Wait until the servers use under 10 % of a CPU over half a second; return the wait."""
     started = time.monotonic()
-    before = cpu_seconds(pid)
+    before = cpu_seconds(*pids)
     while time.monotonic() - started < limit:
         time.sleep(0.5)
-        now = cpu_seconds(pid)
+        now = cpu_seconds(*pids)
         if now - before < 0.05:
             break
         before = now
@@ -608,8 +633,10 @@ def measure(target: Target, n: int, messages: int, warmup: int, rate: float, cut
     tag = uuid.uuid4().int & 0xFFFFFFFF
     total = warmup + messages
     load_before = os.getloadavg()[0]
-    wait_until_idle(target.process.pid)  # a previous run's backlog must not share the CPU with this one
-    spec = ReaderSpec(target.port, target.reader_sessions, f"thread:{target.thread}", n, tag)
+    wait_until_idle(target.pids)  # a previous run's backlog must not share the CPU with this one
+    spec = ReaderSpec(
+        [server.port for server in target.servers], target.reader_sessions, f"thread:{target.thread}", n, tag
+    )
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=reader_process, args=(child, spec), daemon=True)
@@ -617,7 +644,7 @@ def measure(target: Target, n: int, messages: int, warmup: int, rate: float, cut
     tracebacks_before = tracebacks(target)[0]
     try:
         _, connected, failures, n_failed, connect_seconds = parent.recv()
-        settle = wait_until_idle(target.process.pid)
+        settle = wait_until_idle(target.pids)
         log(
             f"  {target.name}, N={n}: {connected} sockets subscribed in {connect_seconds:.1f}s "
             f"({n_failed} failed), server busy {settle:.1f}s more"
@@ -625,7 +652,7 @@ def measure(target: Target, n: int, messages: int, warmup: int, rate: float, cut
         for failure in failures:
             log(f"    {failure}")
         parent.send("mark")
-        server_cpu = cpu_seconds(target.process.pid)
+        server_cpu = cpu_seconds(*target.pids)
         window_start = time.monotonic()
         posted = asyncio.run(post_all(target, total, rate, tag, cut))
         deadline = posted.sent_at[-1] + cut
@@ -640,7 +667,7 @@ def measure(target: Target, n: int, messages: int, warmup: int, rate: float, cut
                 seen, last_progress = count, time.monotonic()
             time.sleep(0.2)
         window = time.monotonic() - window_start
-        server_cpu = cpu_seconds(target.process.pid) - server_cpu
+        server_cpu = cpu_seconds(*target.pids) - server_cpu
         parent.send("stop")
         _, records, harness_cpu, closed_before, closed = parent.recv()
     finally:
@@ -768,11 +795,14 @@ def table(results: list[dict[str, Any]]) -> str:
 
 # name: (label, ASGI app, settings in its environment)
 PROJECT = "workspace.asgi:application"
-SERVERS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "daphne": ("daphne + Channels", PROJECT, {}),
-    "daphne-worker": ("daphne + Channels, index worker", PROJECT, {"SEARCH_INDEX_WRITER": "worker"}),
-    "daphne-buffered": ("daphne + Channels, Twisted's buffered writes", PROJECT, {"EAGER_TCP_WRITES": "false"}),
-    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application", {}),
+WORKER = {"SEARCH_INDEX_WRITER": "worker"}
+# name: (label, ASGI application, settings, daphne processes)
+SERVERS: dict[str, tuple[str, str, dict[str, str], int]] = {
+    "daphne": ("daphne + Channels", PROJECT, {}, 1),
+    "daphne-worker": ("daphne + Channels, index worker", PROJECT, WORKER, 1),
+    "daphne-buffered": ("daphne + Channels, Twisted's buffered writes", PROJECT, {"EAGER_TCP_WRITES": "false"}, 1),
+    "daphne-no-presence": ("daphne + Channels, presence off", "bench.fanout_asgi:application", {}, 1),
+    "daphne-2": ("two daphne processes, index worker", PROJECT, WORKER, 2),
 }
 
 
@@ -799,6 +829,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs, database)")
     args = parser.parse_args()
+    if not args.redis and any(name in SERVERS and SERVERS[name][3] > 1 for name in args.servers):
+        parser.error("several daphne processes deliver to each other's sockets through Redis: add --redis URL")
 
     limit = raise_fd_limit()
     needed = 2 * max(args.clients) + 200
@@ -817,8 +849,10 @@ def main() -> None:
                 env, thread, prefix = prepare_project(work, args.redis)
                 for name in args.servers:
                     if name in SERVERS:
-                        label, app, settings = SERVERS[name]
-                        target = stack.enter_context(daphne_target(work, env, thread, label, app, sessions, settings))
+                        label, app, settings, processes = SERVERS[name]
+                        target = stack.enter_context(
+                            daphne_target(work, env, thread, label, app, sessions, settings, processes)
+                        )
                         sessions = (target.poster_session, target.reader_sessions)
                         targets.append(target)
             if "raw" in args.servers:
