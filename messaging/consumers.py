@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -36,6 +37,8 @@ from messaging import streams
 from messaging.events import stream_group
 from messaging.hub import hub_for
 from workspace.realtime import user_group
+
+logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are ours to define).
 CLOSE_UNAUTHENTICATED = 4401
@@ -74,12 +77,18 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "hello", "user": user.pk})
 
     async def disconnect(self, code: int) -> None:
+        # Every step is tried even when the channel layer fails one before it: a socket
+        # left in its hub's table would be handed every later event of its streams.
+        steps = []
         if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        for stream in list(getattr(self, "sent", {})):
-            await self._leave(stream)
-        for stream in list(getattr(self, "followed", ())):
-            await self._unfollow(stream)
+            steps.append(self.channel_layer.group_discard(self.group, self.channel_name))
+        steps += [self._leave(stream) for stream in list(getattr(self, "sent", {}))]
+        steps += [self._unfollow(stream) for stream in list(getattr(self, "followed", ()))]
+        for step in steps:
+            try:
+                await step
+            except Exception:
+                logger.warning("A closed socket could not leave one of its groups.", exc_info=True)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] in RELAYS:
@@ -177,10 +186,10 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         if stream.startswith("thread:") and stream not in self.present_in:
             who = await database_sync_to_async(streams.identity)(self.user_id, int(stream.split(":")[1]))
             self.present_in[stream] = who
-            await self._presence(stream, "here", reply=True)
+            await self._presence(stream, who, "here", reply=True)
 
-    async def _presence(self, stream: str, state: str, reply: bool = False) -> None:
-        message = {"type": "presence.relay", "stream": stream, "who": self.present_in[stream], "state": state}
+    async def _presence(self, stream: str, who: dict[str, Any], state: str, reply: bool = False) -> None:
+        message = {"type": "presence.relay", "stream": stream, "who": who, "state": state}
         message |= {"sender": self.channel_name, "reply": reply}
         await self.channel_layer.group_send(stream_group(stream), message)
 
@@ -199,9 +208,8 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
         self.sent.pop(stream, None)
         self.told_here.pop(stream, None)
         await self._unfollow(stream)
-        if self.present_in.get(stream):
-            await self._presence(stream, "left")
-            del self.present_in[stream]
+        if who := self.present_in.pop(stream, None):
+            await self._presence(stream, who, "left")
 
     async def on_unsubscribe(self, frame: dict[str, Any], ref: Any) -> None:
         stream = frame.get("stream")

@@ -85,11 +85,11 @@ class Hub:
                 return
             del self.members[stream]
             self.joined_at.pop(stream, None)
-            await self.layer.group_discard(stream_group(stream), self.channel)
             if not self.members:
                 for task in self._tasks:
                     task.cancel()
                 self._tasks = []
+            await self.layer.group_discard(stream_group(stream), self.channel)
 
     def following(self, stream: str) -> int:
         """How many local sockets follow the stream (for tests and diagnostics)."""

@@ -114,6 +114,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "workspace")
 REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "15"))
+# The channel layer's connections to Redis, per server process: a burst past this many
+# concurrent calls waits up to REDIS_POOL_TIMEOUT seconds for a free one (workspace/layers.py).
+REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "100"))
+REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "10"))
 # Messages a channel holds before sends to it are dropped. Each server process receives
 # every event for all of its sockets on one channel (messaging/hub.py), so a burst, such as
 # an urgent alert to everyone an incident reaches, must fit: one message per person.
@@ -124,12 +128,19 @@ EAGER_TCP_WRITES = env_bool("EAGER_TCP_WRITES", True)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "workspace.layers.RedisChannelLayer",
             "CONFIG": {
                 # channels_redis waits on a blocking pop for 5 s; a read timeout shorter than
                 # that (redis-py's default is 5 s) would end idle sockets. A socket_timeout in
                 # REDIS_URL's query string wins over this one.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        "timeout": REDIS_POOL_TIMEOUT,
+                    }
+                ],
                 "prefix": f"{REDIS_PREFIX}:asgi",
                 "capacity": CHANNEL_CAPACITY,
             },

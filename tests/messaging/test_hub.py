@@ -90,6 +90,32 @@ async def test_a_socket_that_closes_mid_fanout_does_not_stop_the_others() -> Non
     await staying.disconnect()
 
 
+async def test_a_socket_leaves_every_stream_even_when_the_layer_fails_one_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closing socket's calls to the layer can fail (a Redis pool out of connections, a
+    restart); the steps after a failed one still run, so the hub is not left handing
+    every later event to a socket that is gone."""
+    room = await make_room()
+    thread_stream, community_stream = room.thread.stream, f"community:{room.thread.community_id}"
+    layer = get_channel_layer()
+    hub = hub_for(layer)
+    socket = await connect(room.reader)
+    await subscribe(socket, thread_stream)  # a thread: leaving it says "left" through the layer
+    await subscribe(socket, community_stream)
+    assert hub.following(thread_stream) == hub.following(community_stream) == 1
+    sends = layer.group_send
+
+    async def failing_goodbyes(group: str, message: dict) -> None:  # type: ignore[type-arg]
+        if message.get("type") == "presence.relay" and message.get("state") == "left":
+            raise ConnectionError("No connection available.")
+        await sends(group, message)
+
+    monkeypatch.setattr(layer, "group_send", failing_goodbyes)
+    await socket.disconnect()
+    assert hub.following(thread_stream) == hub.following(community_stream) == 0
+    assert (await members(thread_stream)) == (await members(community_stream)) == set()
+    assert not hub._tasks
+
+
 async def test_a_post_answer_comes_before_the_event_it_caused() -> None:
     """The poster's socket answers ``posted`` first, then relays the event (the hub waits
     in the socket's backlog meanwhile instead of overtaking the answer)."""
