@@ -709,6 +709,7 @@ def measure(target: Target, n: int, messages: int, warmup: int, rate: float, cut
     acks = [(ack - sent) * 1000 for ack, sent in acked if not math.isnan(ack)]
     delivered_measured = sum(1 for value in latencies if value != math.inf)
     span = last_delivery - sent_at[warmup] if delivered_measured else math.nan
+    wait_until_idle(target.pids)  # the sockets' goodbyes are handled, and their errors logged
     count, first_error = tracebacks(target)
     return {
         "server": target.name,
