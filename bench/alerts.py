@@ -292,7 +292,7 @@ async def _open(
     async with gate:
         session = person[3] or "-"
         _, socket = await loop.create_connection(
-            lambda: Recipient(spec, session, record, totals), "127.0.0.1", spec.port
+            lambda: Recipient(spec, spec.ports[0], session, record, totals), "127.0.0.1", spec.ports[0]
         )
         await asyncio.wait_for(socket.hello, 60)
         socket.send_text(json.dumps({"type": "subscribe", "stream": f"user:{person[0]}"}))
@@ -301,7 +301,7 @@ async def _open(
 
 
 async def _recipients(conn: Any, port: int, people: list[list[Any]]) -> None:
-    spec = ReaderSpec(port, [], "", len(people), 0)
+    spec = ReaderSpec([port], [], "", len(people), 0)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     started = time.monotonic()
     records = [
@@ -469,7 +469,7 @@ def measure(
     people = setup["people"]
     n = len(people)
     load_before = os.getloadavg()
-    wait_until_idle(target.process.pid)
+    wait_until_idle(target.pids)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=recipients_process, args=(child, target.port, people, acknowledging), daemon=True)
@@ -477,12 +477,12 @@ def measure(
     tracebacks_before = tracebacks(target)[0]
     try:
         _, connected, failures, n_failed, connect_seconds = parent.recv()
-        settle = wait_until_idle(target.process.pid)
+        settle = wait_until_idle(target.pids)
         log(f"  {target.name}, N={n}: {connected} sockets subscribed in {connect_seconds:.1f}s ({n_failed} failed)")
         for failure in failures:
             log(f"    {failure}")
         parent.send("mark")
-        server_cpu = cpu_seconds(target.process.pid)
+        server_cpu = cpu_seconds(*target.pids)
         window_start = time.monotonic()
 
         def arrived() -> int:
@@ -494,7 +494,7 @@ def measure(
             coordinate(target, setup["incident"], session, connected, cut, None if acknowledging else arrived)
         )
         window = time.monotonic() - window_start
-        server_cpu = cpu_seconds(target.process.pid) - server_cpu
+        server_cpu = cpu_seconds(*target.pids) - server_cpu
         parent.send("stop")
         _, records, harness_cpu = parent.recv()
     finally:
