@@ -19,6 +19,13 @@ from django.db.models import F, Min
 from messaging.models import StreamCursor, StreamEvent
 from workspace.realtime import send_many_on_commit, send_on_commit
 
+# Every server process's hub (messaging/hub.py) is a member of this group while it serves
+# any stream: the events of one ``append_many`` reach each process in a few messages on it
+# (``stream.batch``), instead of one message per stream.
+HUBS_GROUP = "stream-hubs"
+# Events per ``stream.batch`` message.
+BATCH_EVENTS = 250
+
 
 def stream_group(stream: str) -> str:
     """The channel-layer group of a stream (group names allow no colon)."""
@@ -100,13 +107,14 @@ def append_many(streams: list[str], kind: str, data: dict[str, Any]) -> int:
     StreamCursor.objects.filter(stream__in=streams).update(seq=F("seq") + 1)
     seqs = dict(StreamCursor.objects.filter(stream__in=streams).values_list("stream", "seq"))
     rows = StreamEvent.objects.bulk_create([StreamEvent(stream=s, seq=seqs[s], kind=kind, data=data) for s in streams])
+    # One message per process per BATCH_EVENTS events, not one per stream: each process's hub
+    # hands each event to its own followers of that stream. A lost batch is a gap like any
+    # other lost event: the next event or a re-subscription fills it from the log.
+    batch = [{"stream": event.stream, "seq": event.seq, "text": frame(event)} for event in rows]
     send_many_on_commit(
         [
-            (
-                stream_group(event.stream),
-                {"type": "stream.event", "stream": event.stream, "seq": event.seq, "text": frame(event)},
-            )
-            for event in rows
+            (HUBS_GROUP, {"type": "stream.batch", "events": batch[start : start + BATCH_EVENTS]})
+            for start in range(0, len(batch), BATCH_EVENTS)
         ]
     )
     return len(rows)

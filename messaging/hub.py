@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from channels.exceptions import ChannelFull
 
-from messaging.events import stream_group
+from messaging.events import HUBS_GROUP, stream_group
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class Hub:
                 # channel with that prefix through one blocking pop, and would never read
                 # one with another while a socket waits.
                 self.channel = await self.layer.new_channel()
+            if not self.members:  # the process's first stream: hear batches of many streams too
+                await self.layer.group_add(HUBS_GROUP, self.channel)
             members = self.members.setdefault(stream, set())
             stale = time.monotonic() - self.joined_at.get(stream, float("-inf")) > REFRESH_SECONDS
             if not members or stale:
@@ -90,6 +92,8 @@ class Hub:
                     task.cancel()
                 self._tasks = []
             await self.layer.group_discard(stream_group(stream), self.channel)
+            if not self.members:
+                await self.layer.group_discard(HUBS_GROUP, self.channel)
 
     def following(self, stream: str) -> int:
         """How many local sockets follow the stream (for tests and diagnostics)."""
@@ -105,22 +109,36 @@ class Hub:
                 logger.exception("The stream hub could not receive from the channel layer; retrying.")
                 await asyncio.sleep(1.0)
                 continue
+            if message.get("type") == "stream.batch":
+                served = 0
+                for event in message.get("events", ()):
+                    followers = list(self.members.get(event["stream"], ()))
+                    if followers:
+                        served = await self._hand_out({"type": "stream.event", **event}, followers, served)
+                continue
             followers = list(self.members.get(message.get("stream", ""), ()))
             if message.get("type") == "presence.relay":
                 followers = await self._presence(message, followers)
-            for count, follower in enumerate(followers, 1):
-                try:
-                    await follower.relay(message)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.debug("A socket refused a relayed message (it is closing).", exc_info=True)
-                if count % SLICE == 0:
-                    # A relay that finds its socket free writes without suspending, so a
-                    # fan-out to thousands would hold the loop throughout: no frame left
-                    # the process (the server flushes sockets between loop turns) and no
-                    # other socket was heard until the last was served. Let it breathe.
-                    await asyncio.sleep(0)
+            await self._hand_out(message, followers)
+
+    async def _hand_out(self, message: dict[str, Any], followers: list[Follower], served: int = 0) -> int:
+        """Relay ``message`` to each follower; ``served`` counts relays so far in this
+        fan-out. Returns the new count."""
+        for follower in followers:
+            try:
+                await follower.relay(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.debug("A socket refused a relayed message (it is closing).", exc_info=True)
+            served += 1
+            if served % SLICE == 0:
+                # A relay that finds its socket free writes without suspending, so a
+                # fan-out to thousands would hold the loop throughout: no frame left
+                # the process (the server flushes sockets between loop turns) and no
+                # other socket was heard until the last was served. Let it breathe.
+                await asyncio.sleep(0)
+        return served
 
     async def _presence(self, message: dict[str, Any], followers: list[Follower]) -> list[Follower]:
         """Answer a newcomer once for the whole process, with the people here (instead of
@@ -144,6 +162,8 @@ class Hub:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 async with self._membership:
+                    if self.members:
+                        await self.layer.group_add(HUBS_GROUP, self.channel)
                     for stream in list(self.members):
                         await self.layer.group_add(stream_group(stream), self.channel)
                         self.joined_at[stream] = time.monotonic()

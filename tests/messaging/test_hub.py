@@ -12,8 +12,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections, transaction
 
+from messaging import events
 from messaging.events import stream_group
 from messaging.hub import hub_for
+from tests.factories import PersonFactory
 from tests.messaging.test_gaps import connect, events_until_quiet, make_room, post, subscribe, summary
 from workspace.realtime import send_many_on_commit
 
@@ -35,7 +37,11 @@ async def answer(socket) -> str:  # type: ignore[no-untyped-def]
 
 async def members(stream: str) -> set[str]:
     """The channel-layer members of the stream's group, on the in-memory or the Redis layer."""
-    layer, group = get_channel_layer(), stream_group(stream)
+    return await members_of(stream_group(stream))
+
+
+async def members_of(group: str) -> set[str]:
+    layer = get_channel_layer()
     if hasattr(layer, "groups"):  # in memory
         return set(layer.groups.get(group, {}))
     connection = layer.connection(layer.consistent_hash(group))
@@ -114,6 +120,45 @@ async def test_a_socket_leaves_every_stream_even_when_the_layer_fails_one_step(m
     assert hub.following(thread_stream) == hub.following(community_stream) == 0
     assert (await members(thread_stream)) == (await members(community_stream)) == set()
     assert not hub._tasks
+
+
+async def test_one_event_on_many_streams_comes_in_a_few_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``events.append_many`` (an urgent alert, to each person's own stream) sends each
+    process one ``stream.batch`` per ``BATCH_EVENTS`` events, not one message per stream;
+    the hub hands each socket the event of its own stream, once."""
+    monkeypatch.setattr(events, "BATCH_EVENTS", 2)
+    people = await database_sync_to_async(lambda: [PersonFactory() for _ in range(6)])()
+    addressed = people[:5]  # people[5] is a bystander
+    sockets = [await connect(person) for person in people]
+    for person, socket in zip(people, sockets, strict=True):
+        await subscribe(socket, f"user:{person.pk}")
+    layer = get_channel_layer()
+    sent, group_send = [], layer.group_send
+
+    async def counting(group: str, message: dict) -> None:  # type: ignore[type-arg]
+        sent.append((group, message["type"], len(message.get("events", ()))))
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counting)
+
+    @database_sync_to_async
+    def alert_everyone() -> None:
+        with transaction.atomic():
+            events.append_many([f"user:{person.pk}" for person in addressed], "alert.sent", {"id": 7})
+
+    await alert_everyone()
+    assert sent == [(events.HUBS_GROUP, "stream.batch", 2)] * 2 + [(events.HUBS_GROUP, "stream.batch", 1)]
+    for person, socket in zip(addressed, sockets[:5], strict=True):
+        frames = await events_until_quiet(socket)
+        assert [(frame["stream"], frame["event"], frame["data"]) for frame in frames] == [
+            (f"user:{person.pk}", "alert.sent", {"id": 7})
+        ]
+    assert await events_until_quiet(sockets[-1]) == []
+    for socket in sockets:
+        await socket.disconnect()
+    assert (await members_of(events.HUBS_GROUP)) == set()
 
 
 async def test_a_post_answer_comes_before_the_event_it_caused() -> None:
