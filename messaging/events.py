@@ -23,8 +23,11 @@ from workspace.realtime import send_many_on_commit, send_on_commit
 # any stream: the events of one ``append_many`` reach each process in a few messages on it
 # (``stream.batch``), instead of one message per stream.
 HUBS_GROUP = "stream-hubs"
-# Events per ``stream.batch`` message.
-BATCH_EVENTS = 250
+# Events per ``stream.batch`` message (an alert's frame is about half a kilobyte). A batch
+# in several messages is slower to finish: with the Redis layer, the later messages queue
+# for connections behind the traffic the first ones set off (acknowledgements), so an
+# alert to 1,000 people is one message (docs/performance.md, "Urgent alerts").
+BATCH_EVENTS = 1000
 
 
 def stream_group(stream: str) -> str:
