@@ -87,12 +87,13 @@ class Hub:
                 return
             del self.members[stream]
             self.joined_at.pop(stream, None)
-            if not self.members:
+            last = not self.members
+            if last:
                 for task in self._tasks:
                     task.cancel()
                 self._tasks = []
             await self.layer.group_discard(stream_group(stream), self.channel)
-            if not self.members:
+            if last:
                 await self.layer.group_discard(HUBS_GROUP, self.channel)
 
     def following(self, stream: str) -> int:

@@ -119,8 +119,8 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "15"))
 REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "100"))
 REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "10"))
 # Messages a channel holds before sends to it are dropped. Each server process receives
-# every event for all of its sockets on one channel (messaging/hub.py), so a burst, such as
-# an urgent alert to everyone an incident reaches, must fit: one message per person.
+# every event for all of its sockets on one channel (messaging/hub.py), so a burst must fit
+# (an urgent alert reaches a process as one message per 1,000 people).
 CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "10000"))
 # daphne's sockets send a frame at once when nothing waits before it, instead of on the
 # reactor's next turn (workspace/eager_tcp.py). Off: Twisted's own buffered writes.

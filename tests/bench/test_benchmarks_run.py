@@ -18,23 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import LIVE_REDIS_URL, redis_answers
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("LIVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")),
     reason="the benchmarks run on their own SQLite project; the SQLite lane runs them",
 )
-
-
-def _redis_answers() -> bool:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        return False
-    return True
 
 
 def run(script: str, *args: str, json_path: Path) -> dict | list:  # type: ignore[type-arg]
@@ -56,9 +47,9 @@ def run(script: str, *args: str, json_path: Path) -> dict | list:  # type: ignor
 def test_fanout_delivers_every_post_once_to_every_socket(tmp_path: Path) -> None:
     servers = ["daphne", "raw"]
     extra: list[str] = []
-    if _redis_answers():  # two processes need Redis between them
+    if redis_answers():  # two processes need Redis between them
         servers = ["daphne", "daphne-2", "raw"]
-        extra = ["--redis", REDIS_URL]
+        extra = ["--redis", LIVE_REDIS_URL]
     args = ["--clients", "6", "--messages", "3", "--warmup", "1", "--rate", "5", "--servers", *servers, *extra]
     results = run("fanout.py", *args, json_path=tmp_path / "fanout.json")
     assert len(results) == len(servers)

@@ -10,7 +10,6 @@ local one) under a prefix of their own, and are skipped when it does not answer.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
 import pytest
@@ -20,27 +19,17 @@ from django.conf import settings
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import MaxConnectionsError
 
+from tests.services import LIVE_REDIS_URL, redis_answers
 from workspace.layers import RedisChannelLayer
 
-REDIS_URL = os.environ.get("LIVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BURST = 40
 
 
-def _redis_answers() -> bool:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        return False
-    return True
-
-
-needs_redis = pytest.mark.skipif(not _redis_answers(), reason=f"Redis does not answer at {REDIS_URL}")
+needs_redis = pytest.mark.skipif(not redis_answers(), reason=f"Redis does not answer at {LIVE_REDIS_URL}")
 
 
 def layer_of(cls: type, **host: object):  # type: ignore[no-untyped-def]
-    return cls(hosts=[{"address": REDIS_URL, **host}], prefix=f"test-layers-{uuid.uuid4().hex[:8]}:asgi")
+    return cls(hosts=[{"address": LIVE_REDIS_URL, **host}], prefix=f"test-layers-{uuid.uuid4().hex[:8]}:asgi")
 
 
 def test_hosts_given_by_address_get_a_blocking_pool_with_their_limits() -> None:
